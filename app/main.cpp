@@ -1,0 +1,199 @@
+// The floe command: parses arguments (CLI11), calls the library, prints results, and maps
+// failures to one line on stderr and a distinct exit code. No protocol logic lives here.
+#include "exit_codes.hpp"
+#include "output.hpp"
+
+#include "floe/client.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+namespace {
+
+using namespace floe;
+using namespace floe::cli;
+
+struct GlobalFlags {
+    bool verbose = false;
+    std::string ca_file;
+    bool insecure = false;
+    bool plain_http = false;
+    int concurrency = 4;
+    int timeout_seconds = 60;
+};
+
+ClientOptions client_options(const GlobalFlags& g) {
+    ClientOptions o;
+    o.ca_file = g.ca_file;
+    o.insecure_skip_tls_verify = g.insecure;
+    o.plain_http = g.plain_http;
+    o.concurrency = g.concurrency;
+    o.timeout = std::chrono::seconds(g.timeout_seconds);
+    if (g.verbose)
+        o.log = [](std::string_view line) { fmt::print(stderr, "floe: {}\n", line); };
+    return o;
+}
+
+// One line, whatever the message holds.
+std::string one_line(std::string s) {
+    for (auto& c : s)
+        if (c == '\n' || c == '\r')
+            c = ' ';
+    return s;
+}
+
+Annotations parse_annotations(const std::vector<std::string>& items) {
+    Annotations out;
+    for (auto& item : items) {
+        auto eq = item.find('=');
+        if (eq == std::string::npos || eq == 0)
+            fail(Errc::invalid_argument, "--annotation '" + item + "' must be key=value");
+        out[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+    return out;
+}
+
+const char* reference_help =
+    "REF is [oci://]host[:port]/repository[:tag][@digest] for a registry (docker.io names like "
+    "'team/product:1.0' work too), or ocidir://PATH[:tag][@digest] for a local OCI image layout.";
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"floe: package data products, pipelines and configuration as OCI artifacts and "
+                 "move them through OCI registries."};
+    app.require_subcommand(1);
+    app.footer(std::string("\n") + reference_help +
+               "\n\nCredentials: FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD, or "
+               "FLOE_REGISTRY_TOKEN.\nExit codes: 0 ok, 1 other failure, 2 usage, 3 not found, "
+               "4 authentication, 5 verification, 6 network, 7 invalid input, 8 conflict, 9 local I/O.");
+    GlobalFlags g;
+    app.add_flag("-v,--verbose", g.verbose, "Log each HTTP request to stderr (credentials redacted)");
+    app.add_option("--ca-file", g.ca_file, "Trust the CA certificates in this PEM file too")
+        ->envname("FLOE_CA_FILE")->check(CLI::ExistingFile);
+    app.add_flag("--insecure", g.insecure, "Skip TLS certificate verification (never in production)");
+    app.add_flag("--plain-http", g.plain_http, "Use http:// for registries (loopback hosts fall back to it by themselves)");
+    app.add_option("--concurrency", g.concurrency, "Blobs in flight")->check(CLI::Range(1, 64))->capture_default_str();
+    app.add_option("--timeout", g.timeout_seconds, "Seconds to wait for a connection or any byte")
+        ->check(CLI::Range(1, 3600))->capture_default_str();
+
+    auto* artifact = app.add_subcommand("artifact", "Push, pull, inspect and copy artifacts");
+    artifact->require_subcommand(1);
+
+    // push
+    std::string push_ref;
+    std::vector<std::string> push_paths;
+    std::vector<std::string> push_annotations;
+    std::string push_type;
+    bool push_zstd = false, push_json_out = false;
+    auto* push = artifact->add_subcommand("push", "Push files, directories or a compiled data product");
+    push->add_option("REF", push_ref, "Where to push (tag defaults to 'latest')")->required();
+    push->add_option("PATH", push_paths, "Files and directories (default: target/compiled_artifacts.json)");
+    push->add_option("-a,--annotation", push_annotations, "Manifest annotation key=value (repeatable)");
+    push->add_option("--artifact-type", push_type, "Artifact type (default: detected)");
+    push->add_flag("--zstd", push_zstd, "Compress directory layers with zstd instead of gzip");
+    push->add_flag("--json", push_json_out, "Print the result as JSON");
+    push->footer("\nExamples:\n"
+                 "  floe artifact push registry.example.com/data/sales:1.4.0\n"
+                 "  floe artifact push ocidir://./store:dev target/compiled_artifacts.json models/\n"
+                 "  floe artifact push ghcr.io/acme/cfg:prod --annotation team=data conf.yaml\n"
+                 "Prints the manifest digest on stdout. Release tags (1.4.0, v1.4.0, 1.4.0-rc.1) are "
+                 "immutable; environment tags (dev, prod, latest, 1.4.0-prod) move.");
+
+    // pull
+    std::string pull_ref, pull_out;
+    bool pull_overwrite = false, pull_json_out = false;
+    auto* pull = artifact->add_subcommand("pull", "Pull an artifact's files into a directory");
+    pull->add_option("REF", pull_ref, "What to pull (tag or digest)")->required();
+    pull->add_option("-o,--output", pull_out, "Output directory")->required();
+    pull->add_flag("--overwrite", pull_overwrite, "Replace files that already exist");
+    pull->add_flag("--json", pull_json_out, "Print the result as JSON");
+    pull->footer("\nExamples:\n"
+                 "  floe artifact pull registry.example.com/data/sales:1.4.0 -o ./product\n"
+                 "  floe artifact pull ocidir://./store@sha256:<hex> -o ./product --overwrite\n"
+                 "Every layer is verified before anything appears in the output directory.");
+
+    // inspect
+    std::string inspect_ref;
+    bool inspect_json_out = false;
+    auto* inspect = artifact->add_subcommand("inspect", "Show an artifact's manifest, annotations and layers");
+    inspect->add_option("REF", inspect_ref, "What to inspect (tag or digest)")->required();
+    inspect->add_flag("--json", inspect_json_out, "Print as JSON");
+    inspect->footer("\nExamples:\n"
+                    "  floe artifact inspect registry.example.com/data/sales:1.4.0\n"
+                    "  floe artifact inspect ocidir://./store:dev --json");
+
+    // copy
+    std::string copy_from, copy_to;
+    bool copy_json_out = false;
+    auto* copy = artifact->add_subcommand("copy", "Copy an artifact (or image) between registries and layouts");
+    copy->add_option("SRC", copy_from, "Source reference")->required();
+    copy->add_option("DST", copy_to, "Destination reference (tag defaults to the source's)")->required();
+    copy->add_flag("--json", copy_json_out, "Print the result as JSON");
+    copy->footer("\nExamples:\n"
+                 "  floe artifact copy registry.example.com/data/sales:1.4.0 ocidir://./mirror\n"
+                 "  floe artifact copy ocidir://./store:dev localhost:5000/data/sales:dev");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0)
+            return app.exit(e);
+        fmt::print(stderr, "floe: {} (see floe --help)\n", one_line(e.what()));
+        return exit_usage;
+    }
+
+    try {
+        Client client(client_options(g));
+        if (*push) {
+            auto ref = Reference::parse(push_ref);
+            PushOptions o;
+            if (!push_paths.empty())
+                o.paths.assign(push_paths.begin(), push_paths.end());
+            o.annotations = parse_annotations(push_annotations);
+            o.artifact_type = push_type;
+            o.compression = push_zstd ? LayerCompression::zstd : LayerCompression::gzip;
+            auto r = client.push(ref, o);
+            if (push_json_out)
+                fmt::print("{}", push_json(ref, r));
+            else
+                fmt::print("{}\n", r.manifest.digest.str());
+            fmt::print(stderr, "floe: pushed {}:{} ({} blobs, {} sent, {} already there)\n",
+                       ref.is_layout() ? "ocidir://" + ref.path : ref.registry + "/" + ref.repository,
+                       r.tag, r.blobs_pushed, human_size(r.bytes_pushed), r.blobs_skipped);
+        } else if (*pull) {
+            auto ref = Reference::parse(pull_ref);
+            auto r = client.pull(ref, pull_out, {pull_overwrite});
+            if (pull_json_out)
+                fmt::print("{}", pull_json(ref, r));
+            else
+                fmt::print("{}", pull_text(r));
+            if (!r.skipped_layers.empty())
+                fmt::print(stderr, "floe: {} layer(s) without a title were not written\n",
+                           r.skipped_layers.size());
+        } else if (*inspect) {
+            auto ref = Reference::parse(inspect_ref);
+            auto r = client.inspect(ref);
+            fmt::print("{}", inspect_json_out ? inspect_json(ref, r) : inspect_text(ref, r));
+        } else if (*copy) {
+            auto from = Reference::parse(copy_from);
+            auto to = Reference::parse(copy_to);
+            auto r = client.copy(from, to);
+            if (copy_json_out)
+                fmt::print("{}", copy_json(from, to, r));
+            else
+                fmt::print("{}\n", r.manifest.digest.str());
+        }
+        return exit_ok;
+    } catch (const Error& e) {
+        fmt::print(stderr, "floe: {}\n", one_line(e.what()));
+        return exit_code_for(e.errc());
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "floe: unexpected error: {}\n", one_line(e.what()));
+        return exit_failure;
+    }
+}

@@ -1,0 +1,181 @@
+#include "output.hpp"
+
+#include "floe/core/json_writer.hpp"
+
+#include <fmt/format.h>
+
+namespace floe::cli {
+namespace {
+
+void write_descriptor(json::Writer& w, const Descriptor& d) {
+    w.begin_object();
+    w.key("mediaType").value(d.media_type);
+    w.key("digest").value(d.digest.str());
+    w.key("size").value(d.size);
+    if (!d.artifact_type.empty())
+        w.key("artifactType").value(d.artifact_type);
+    if (auto t = d.title(); !t.empty())
+        w.key("title").value(t);
+    if (!d.annotations.empty()) {
+        w.key("annotations").begin_object();
+        for (auto& [k, v] : d.annotations)
+            w.key(k).value(v);
+        w.end_object();
+    }
+    w.end_object();
+}
+
+std::string short_digest(const Digest& d) { return d.str().substr(0, 19); }
+
+} // namespace
+
+std::string human_size(std::uint64_t bytes) {
+    static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::string inspect_text(const Reference& ref, const InspectResult& r) {
+    std::string out;
+    auto row = [&](std::string_view k, std::string_view v) {
+        if (!v.empty())
+            out += fmt::format("{:<15}{}\n", k, v);
+    };
+    row("Reference:", ref.str());
+    row("Digest:", r.descriptor.digest.str());
+    row("Media type:", r.descriptor.media_type);
+    row("Size:", human_size(r.descriptor.size));
+    const Annotations* annotations = nullptr;
+    if (r.manifest) {
+        row("Artifact type:", r.manifest->artifact_type);
+        annotations = &r.manifest->annotations;
+    } else if (r.index) {
+        row("Artifact type:", r.index->artifact_type);
+        annotations = &r.index->annotations;
+    }
+    if (annotations && !annotations->empty()) {
+        out += "Annotations:\n";
+        std::size_t width = 0;
+        for (auto& [k, v] : *annotations)
+            width = std::max(width, k.size());
+        for (auto& [k, v] : *annotations)
+            out += fmt::format("  {:<{}}  {}\n", k, width, v);
+    }
+    if (r.manifest) {
+        std::uint64_t total = 0;
+        for (auto& l : r.manifest->layers)
+            total += l.size;
+        out += fmt::format("Layers ({}, {}):\n", r.manifest->layers.size(), human_size(total));
+        std::size_t width = 7;
+        for (auto& l : r.manifest->layers)
+            width = std::max(width, l.title().size());
+        for (auto& l : r.manifest->layers) {
+            auto title = l.title().empty() ? std::string("(untitled)") : l.title();
+            out += fmt::format("  {:<{}}  {:>10}  {}  {}\n", title, width, human_size(l.size),
+                               short_digest(l.digest), l.media_type);
+        }
+    } else if (r.index) {
+        out += fmt::format("Manifests ({}):\n", r.index->manifests.size());
+        for (auto& m : r.index->manifests)
+            out += fmt::format("  {}  {:>10}  {}\n", m.digest.str(), human_size(m.size), m.media_type);
+    }
+    return out;
+}
+
+std::string inspect_json(const Reference& ref, const InspectResult& r) {
+    json::Writer w;
+    w.begin_object();
+    w.key("reference").value(ref.str());
+    w.key("digest").value(r.descriptor.digest.str());
+    w.key("mediaType").value(r.descriptor.media_type);
+    w.key("size").value(r.descriptor.size);
+    if (r.manifest) {
+        w.key("artifactType").value(r.manifest->artifact_type);
+        w.key("config");
+        write_descriptor(w, r.manifest->config);
+        w.key("layers").begin_array();
+        for (auto& l : r.manifest->layers)
+            write_descriptor(w, l);
+        w.end_array();
+        w.key("annotations").begin_object();
+        for (auto& [k, v] : r.manifest->annotations)
+            w.key(k).value(v);
+        w.end_object();
+    } else if (r.index) {
+        w.key("artifactType").value(r.index->artifact_type);
+        w.key("manifests").begin_array();
+        for (auto& m : r.index->manifests)
+            write_descriptor(w, m);
+        w.end_array();
+        w.key("annotations").begin_object();
+        for (auto& [k, v] : r.index->annotations)
+            w.key(k).value(v);
+        w.end_object();
+    }
+    w.end_object();
+    return w.take() + "\n";
+}
+
+std::string push_json(const Reference& ref, const PushResult& r) {
+    json::Writer w;
+    w.begin_object();
+    w.key("reference").value(ref.str());
+    w.key("tag").value(r.tag);
+    w.key("digest").value(r.manifest.digest.str());
+    w.key("mediaType").value(r.manifest.media_type);
+    w.key("size").value(r.manifest.size);
+    w.key("blobsPushed").value(r.blobs_pushed);
+    w.key("blobsSkipped").value(r.blobs_skipped);
+    w.key("bytesPushed").value(r.bytes_pushed);
+    w.end_object();
+    return w.take() + "\n";
+}
+
+std::string pull_text(const PullResult& r) {
+    std::string out;
+    for (auto& item : r.items)
+        out += fmt::format("{}{}  {}\n", item.path.string(), item.directory ? "/" : "",
+                           human_size(item.layer.size));
+    return out;
+}
+
+std::string pull_json(const Reference& ref, const PullResult& r) {
+    json::Writer w;
+    w.begin_object();
+    w.key("reference").value(ref.str());
+    w.key("digest").value(r.manifest.digest.str());
+    w.key("files").begin_array();
+    for (auto& item : r.items) {
+        w.begin_object();
+        w.key("title").value(item.title);
+        w.key("path").value(item.path.string());
+        w.key("directory").value(item.directory);
+        w.key("digest").value(item.layer.digest.str());
+        w.key("size").value(item.layer.size);
+        w.end_object();
+    }
+    w.end_array();
+    w.key("skippedLayers").value(static_cast<std::uint64_t>(r.skipped_layers.size()));
+    w.end_object();
+    return w.take() + "\n";
+}
+
+std::string copy_json(const Reference& from, const Reference& to, const CopyResult& r) {
+    json::Writer w;
+    w.begin_object();
+    w.key("source").value(from.str());
+    w.key("destination").value(to.str());
+    w.key("digest").value(r.manifest.digest.str());
+    w.key("blobsCopied").value(r.blobs_copied);
+    w.key("blobsSkipped").value(r.blobs_skipped);
+    w.key("bytesCopied").value(r.bytes_copied);
+    w.end_object();
+    return w.take() + "\n";
+}
+
+} // namespace floe::cli

@@ -1,0 +1,19 @@
+// How results look: a table for people, JSON for machines.
+#pragma once
+
+#include "floe/client.hpp"
+
+#include <string>
+
+namespace floe::cli {
+
+std::string human_size(std::uint64_t bytes);
+
+std::string inspect_text(const Reference& ref, const InspectResult& r);
+std::string inspect_json(const Reference& ref, const InspectResult& r);
+std::string push_json(const Reference& ref, const PushResult& r);
+std::string pull_text(const PullResult& r);
+std::string pull_json(const Reference& ref, const PullResult& r);
+std::string copy_json(const Reference& from, const Reference& to, const CopyResult& r);
+
+} // namespace floe::cli

@@ -1,0 +1,122 @@
+#include "floe/artifact/extract.hpp"
+
+#include "floe/artifact/safe_path.hpp"
+#include "floe/artifact/tar.hpp"
+#include "floe/core/error.hpp"
+#include "floe/core/media_types.hpp"
+#include "floe/layout/atomic_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <unistd.h>
+
+namespace floe::artifact {
+namespace fs = std::filesystem;
+
+namespace {
+
+// A hidden directory inside `out`, removed with everything in it unless released.
+class StagingDir {
+  public:
+    explicit StagingDir(const fs::path& out) {
+        std::string tmpl = (out / ".floe-pull-XXXXXX").string();
+        if (!::mkdtemp(tmpl.data()))
+            fail(Errc::io, "cannot create a staging directory in " + out.string() + ": " + std::strerror(errno));
+        path_ = tmpl;
+    }
+    ~StagingDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    StagingDir(const StagingDir&) = delete;
+    StagingDir& operator=(const StagingDir&) = delete;
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+bool is_tar_layer(const Descriptor& d) {
+    return d.annotation(annotation::unpack) == "true" ||
+           d.annotation("io.deis.oras.content.unpack") == "true"; // what oras marks
+}
+
+} // namespace
+
+Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference, const fs::path& out,
+                                         const ExtractOptions& options) {
+    ExtractResult result;
+    result.manifest = co_await src.resolve(reference);
+    if (media_type::is_index(result.manifest.media_type))
+        fail(Errc::unsupported, "'" + std::string(reference) + "' is an image index; pull one of its manifests by digest");
+    auto bytes = co_await src.read_manifest(result.manifest);
+    auto manifest = parse_manifest(bytes);
+
+    // Every name is checked before a single byte is downloaded.
+    std::set<std::string> titles;
+    std::vector<Descriptor> layers;
+    for (auto& layer : manifest.layers) {
+        auto title = layer.title();
+        if (title.empty()) {
+            result.skipped.push_back(layer);
+            continue;
+        }
+        check_relative_name(title, "layer title");
+        if (!titles.insert(title).second)
+            fail(Errc::unsafe_path, "two layers are titled '" + title + "'; refusing to pick one");
+        layers.push_back(layer);
+    }
+    std::error_code ec;
+    const bool created_out = !fs::exists(out);
+    fs::create_directories(out, ec);
+    if (ec)
+        fail(Errc::io, "cannot create " + out.string() + ": " + ec.message());
+    // A directory this pull created goes away again if the pull fails.
+    struct RemoveIfEmptyOnFailure {
+        const fs::path& dir;
+        bool armed;
+        ~RemoveIfEmptyOnFailure() {
+            std::error_code ignored;
+            if (armed)
+                fs::remove(dir, ignored); // only succeeds while empty
+        }
+    } cleanup{out, created_out};
+    for (auto& layer : layers) {
+        auto final_path = safe_join(out, layer.title(), "layer title");
+        if (!options.overwrite && fs::exists(fs::symlink_status(final_path)))
+            fail(Errc::conflict, final_path.string() + " already exists; remove it or pass --overwrite");
+    }
+
+    StagingDir staging(out);
+    for (auto& layer : layers) {
+        auto reader = co_await src.fetch(layer, 0);
+        auto tmp = co_await layout::receive_verified(*reader, layer, staging.path(),
+                                                     "layer '" + layer.title() + "' from " + src.describe());
+        auto staged = staging.path() / "items" / layer.title();
+        fs::create_directories(staged.parent_path());
+        if (is_tar_layer(layer)) {
+            unpack_archive(tmp->path(), staged);
+        } else {
+            tmp->commit(staged);
+        }
+    }
+
+    // Everything verified: move into place.
+    for (auto& layer : layers) {
+        auto staged = staging.path() / "items" / layer.title();
+        auto final_path = safe_join(out, layer.title(), "layer title");
+        fs::create_directories(final_path.parent_path());
+        bool directory = fs::is_directory(staged);
+        if (options.overwrite && fs::exists(fs::symlink_status(final_path)))
+            fs::remove_all(final_path);
+        fs::rename(staged, final_path, ec);
+        if (ec)
+            fail(Errc::io, "cannot move " + layer.title() + " into " + out.string() + ": " + ec.message());
+        result.items.push_back({layer, final_path, directory});
+    }
+    cleanup.armed = false;
+    co_return result;
+}
+
+} // namespace floe::artifact

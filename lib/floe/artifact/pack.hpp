@@ -1,0 +1,66 @@
+// Files, directories and a compiled data product become an OCI artifact: an image manifest v1.1
+// with the empty config, one layer per file (titled), one tar layer per directory. The result is
+// a read-only Target, so pushing it anywhere is the copy engine's job.
+#pragma once
+
+#include "floe/artifact/tar.hpp"
+#include "floe/target/target.hpp"
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace floe::artifact {
+
+struct PackOptions {
+    Annotations annotations;       // the user's own, added to the manifest
+    std::string artifact_type;     // overrides the detected type
+    std::string created;           // RFC 3339; default: SOURCE_DATE_EPOCH, else now
+    Compression compression = Compression::gzip; // for directory layers
+};
+
+class PackedArtifact final : public Target {
+  public:
+    ~PackedArtifact() override; // removes the directory tars it made
+
+    const Descriptor& manifest_descriptor() const { return manifest_desc_; }
+    const std::string& manifest_bytes() const { return manifest_bytes_; }
+    const Manifest& manifest() const { return manifest_; }
+
+    std::string describe() const override { return "local files"; }
+    Task<bool> exists(const Descriptor& desc) override;
+    Task<std::unique_ptr<BlobReader>> fetch(const Descriptor& desc, std::uint64_t offset) override;
+    Task<Descriptor> resolve(std::string_view reference) override;
+    Task<std::string> read_manifest(const Descriptor& desc) override;
+    // Read-only: these throw Error(unsupported).
+    Task<void> push(const Descriptor&, BlobReader&) override;
+    Task<void> push_manifest(const Descriptor&, std::string_view, std::string_view) override;
+    Task<void> tag(const Descriptor&, std::string_view) override;
+    Task<std::vector<std::string>> tags() override;
+
+  private:
+    friend std::unique_ptr<PackedArtifact> pack(const std::vector<std::filesystem::path>&,
+                                                const PackOptions&);
+    PackedArtifact() = default;
+
+    Manifest manifest_;
+    Descriptor manifest_desc_;
+    std::string manifest_bytes_;
+    std::map<Digest, std::filesystem::path> files_; // blob digest -> file holding it
+    std::filesystem::path scratch_;                 // tars of directories live here
+};
+
+// Hashes each file once (OpenSSL, 1 MiB reads). Throws Error(invalid_artifact) for a missing
+// path, two inputs with the same name, or an invalid compiled_artifacts.json.
+std::unique_ptr<PackedArtifact> pack(const std::vector<std::filesystem::path>& paths,
+                                     const PackOptions& options);
+
+// Hash of a file as a descriptor of the given media type.
+Descriptor describe_file(const std::filesystem::path& path, std::string media_type);
+
+// "2026-11-29T16:00:00Z" for now, or for SOURCE_DATE_EPOCH when set (reproducible builds).
+std::string created_timestamp();
+
+} // namespace floe::artifact

@@ -1,0 +1,164 @@
+// The facade: owns the event loop, the HTTP client and the per-registry state, and turns each
+// public call into a copy between two Targets.
+#include "floe/client.hpp"
+
+#include "floe/artifact/extract.hpp"
+#include "floe/artifact/pack.hpp"
+#include "floe/artifact/tag_policy.hpp"
+#include "floe/auth/authenticator.hpp"
+#include "floe/core/media_types.hpp"
+#include "floe/http/client.hpp"
+#include "floe/layout/layout_target.hpp"
+#include "floe/registry/remote_target.hpp"
+#include "floe/transfer/copy.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <map>
+
+namespace floe {
+
+namespace asio = boost::asio;
+
+struct Client::Impl {
+    ClientOptions options;
+    asio::io_context ioc{1};
+    http::Client http;
+    auth::Authenticator auth;
+    std::map<std::string, std::shared_ptr<registry::Registry>> registries;
+
+    static http::ClientOptions http_options(const ClientOptions& o) {
+        http::ClientOptions h;
+        h.ca_file = o.ca_file;
+        h.insecure_skip_verify = o.insecure_skip_tls_verify;
+        h.connect_timeout = o.timeout;
+        h.io_timeout = o.timeout;
+        h.log = o.log;
+        h.max_idle_per_origin = static_cast<std::size_t>(std::max(o.concurrency, 1)) + 2;
+        return h;
+    }
+
+    explicit Impl(ClientOptions o)
+        : options(std::move(o)), http(ioc.get_executor(), http_options(options)),
+          auth(http, options.credentials ? options.credentials : std::make_shared<EnvCredentials>()) {}
+
+    // Runs one operation on the event loop to completion; its exception comes out here.
+    template <class T>
+    T run(Task<T> task) {
+        std::exception_ptr error;
+        std::optional<T> value;
+        asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e, T v) {
+            error = e;
+            if (!e)
+                value = std::move(v);
+        });
+        ioc.restart();
+        ioc.run();
+        if (error)
+            std::rethrow_exception(error);
+        return std::move(*value);
+    }
+
+    std::unique_ptr<Target> open(const Reference& ref, bool push) {
+        if (ref.is_layout())
+            return std::make_unique<layout::LayoutTarget>(ref.path);
+        auto host = ref.api_host();
+        auto& reg = registries[host];
+        if (!reg)
+            reg = std::make_shared<registry::Registry>(http, auth, host,
+                                                       registry::RegistryOptions{options.plain_http});
+        return std::make_unique<registry::RemoteTarget>(reg, ref.repository, push);
+    }
+
+    transfer::CopyOptions copy_options() const {
+        transfer::CopyOptions c;
+        c.concurrency = options.concurrency;
+        return c;
+    }
+};
+
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Client::~Client() = default;
+
+PushResult Client::push(const Reference& ref, const PushOptions& options) {
+    if (ref.digest)
+        fail(Errc::invalid_argument, "push takes a tag, not a digest: the digest is computed from the content");
+    std::string tag = ref.tag.empty() ? "latest" : ref.tag;
+    artifact::PackOptions pack_options;
+    pack_options.annotations = options.annotations;
+    pack_options.artifact_type = options.artifact_type;
+    pack_options.compression = options.compression == LayerCompression::zstd
+                                   ? artifact::Compression::zstd
+                                   : artifact::Compression::gzip;
+    auto packed = artifact::pack(options.paths, pack_options);
+    auto dst = impl_->open(ref, true);
+    return impl_->run([&]() -> Task<PushResult> {
+        if (artifact::is_immutable_tag(tag)) {
+            std::optional<Descriptor> existing;
+            try {
+                existing = co_await dst->resolve(tag);
+            } catch (const Error& e) {
+                if (e.errc() != Errc::not_found)
+                    throw;
+            }
+            if (existing && existing->digest != packed->manifest_descriptor().digest)
+                fail(Errc::conflict, "tag '" + tag + "' is a release version and already names " +
+                                         existing->digest.str() + " in " + dst->describe() +
+                                         "; release tags are immutable: push a new version, or "
+                                         "use an environment tag such as " + tag + "-dev");
+        }
+        auto copied = co_await transfer::copy_graph(*packed, *dst, packed->manifest_descriptor(), tag,
+                                                    impl_->copy_options());
+        PushResult r;
+        r.manifest = packed->manifest_descriptor();
+        r.tag = tag;
+        r.blobs_pushed = copied.blobs_copied;
+        r.blobs_skipped = copied.blobs_skipped;
+        r.bytes_pushed = copied.bytes_copied;
+        co_return r;
+    }());
+}
+
+PullResult Client::pull(const Reference& ref, const std::filesystem::path& out,
+                        const PullOptions& options) {
+    auto src = impl_->open(ref, false);
+    return impl_->run([&]() -> Task<PullResult> {
+        auto extracted = co_await artifact::extract_to_directory(*src, ref.selector(), out,
+                                                                 {options.overwrite});
+        PullResult r;
+        r.manifest = extracted.manifest;
+        for (auto& item : extracted.items)
+            r.items.push_back({item.layer.title(), item.path, item.layer, item.directory});
+        r.skipped_layers = extracted.skipped;
+        co_return r;
+    }());
+}
+
+InspectResult Client::inspect(const Reference& ref) {
+    auto src = impl_->open(ref, false);
+    return impl_->run([&]() -> Task<InspectResult> {
+        InspectResult r;
+        r.descriptor = co_await src->resolve(ref.selector());
+        r.manifest_bytes = co_await src->read_manifest(r.descriptor);
+        if (media_type::is_index(r.descriptor.media_type))
+            r.index = parse_index(r.manifest_bytes);
+        else
+            r.manifest = parse_manifest(r.manifest_bytes);
+        co_return r;
+    }());
+}
+
+CopyResult Client::copy(const Reference& from, const Reference& to) {
+    if (to.digest)
+        fail(Errc::invalid_argument, "the destination takes a tag, not a digest");
+    auto src = impl_->open(from, false);
+    auto dst = impl_->open(to, true);
+    std::string tag = !to.tag.empty() ? to.tag : from.tag;
+    return impl_->run([&]() -> Task<CopyResult> {
+        auto copied = co_await transfer::copy(*src, *dst, from.selector(), tag, impl_->copy_options());
+        co_return CopyResult{copied.root, copied.blobs_copied, copied.blobs_skipped, copied.bytes_copied};
+    }());
+}
+
+} // namespace floe

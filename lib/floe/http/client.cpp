@@ -1,0 +1,418 @@
+// The only file that speaks Beast. Everything here is mechanics: connections, TLS, framing,
+// timeouts, redirects. Protocol decisions live in the registry and auth layers.
+#include "floe/http/client.hpp"
+
+#include "floe/core/error.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <strings.h>
+#include <sys/socket.h>
+
+namespace floe::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t stream_chunk = 1024 * 1024; // one buffer of request body in flight
+
+// ---- Fields ---------------------------------------------------------------------------------
+
+void Fields::set(std::string name, std::string value) {
+    erase(name);
+    add(std::move(name), std::move(value));
+}
+
+void Fields::erase(std::string_view name) {
+    std::erase_if(items_, [&](auto& kv) {
+        return kv.first.size() == name.size() &&
+               strncasecmp(kv.first.data(), name.data(), name.size()) == 0;
+    });
+}
+
+std::optional<std::string> Fields::get(std::string_view name) const {
+    for (auto& [k, v] : items_)
+        if (k.size() == name.size() && strncasecmp(k.data(), name.data(), name.size()) == 0)
+            return v;
+    return std::nullopt;
+}
+
+std::vector<std::string> Fields::get_all(std::string_view name) const {
+    std::vector<std::string> out;
+    for (auto& [k, v] : items_)
+        if (k.size() == name.size() && strncasecmp(k.data(), name.data(), name.size()) == 0)
+            out.push_back(v);
+    return out;
+}
+
+// ---- Connections ----------------------------------------------------------------------------
+
+namespace {
+
+struct Connection {
+    std::string origin;
+    std::string host_port; // for messages
+    std::unique_ptr<beast::tcp_stream> plain;
+    std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+    beast::flat_buffer buffer; // bytes read past the current message stay here
+    bool reused = false;
+
+    beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+
+    template <class F>
+    auto visit(F&& f) {
+        if (tls)
+            return f(*tls);
+        return f(*plain);
+    }
+
+    // A pooled connection the server closed while it sat idle reads as EOF (or stray bytes).
+    bool still_open() {
+        char c;
+        auto n = ::recv(lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+};
+
+[[noreturn]] void network_failure(const std::string& what, const std::string& where,
+                                  const beast::error_code& ec) {
+    std::string why = ec == beast::error::timeout ? "timed out" : ec.message();
+    if (ec.category() == asio::error::get_ssl_category() ||
+        ec.category() == asio::ssl::error::get_stream_category()) {
+        why = "TLS error: " + ec.message();
+        if (ec.message().find("certificate verify failed") != std::string::npos)
+            why += " (pass --ca-file with the registry's CA, or fix the server certificate)";
+    }
+    fail(Errc::network, what + " " + where + ": " + why);
+}
+
+} // namespace
+
+struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
+    asio::any_io_executor ex;
+    ClientOptions opt;
+    asio::ssl::context ssl{asio::ssl::context::tls_client};
+    std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+
+    Impl(asio::any_io_executor e, ClientOptions o) : ex(std::move(e)), opt(std::move(o)) {
+        ssl.set_default_verify_paths();
+        if (!opt.ca_file.empty()) {
+            beast::error_code ec;
+            ssl.load_verify_file(opt.ca_file, ec);
+            if (ec)
+                fail(Errc::invalid_argument, "cannot load CA file " + opt.ca_file + ": " +
+                                                 ec.message() + " (it must be PEM)");
+        }
+        ssl.set_verify_mode(opt.insecure_skip_verify ? asio::ssl::verify_none
+                                                     : asio::ssl::verify_peer);
+    }
+
+    std::unique_ptr<Connection> take_idle(const std::string& origin) {
+        auto it = idle.find(origin);
+        while (it != idle.end() && !it->second.empty()) {
+            auto c = std::move(it->second.back());
+            it->second.pop_back();
+            if (c->still_open()) {
+                c->reused = true;
+                return c;
+            }
+        }
+        return nullptr;
+    }
+
+    void give_back(std::unique_ptr<Connection> c) {
+        auto& list = idle[c->origin];
+        if (list.size() < opt.max_idle_per_origin)
+            list.push_back(std::move(c));
+    }
+
+    Task<std::unique_ptr<Connection>> connect(const Url& url) {
+        auto c = std::make_unique<Connection>();
+        c->origin = url.origin();
+        c->host_port = url.host_header();
+        tcp::resolver resolver(ex);
+        auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, use_tuple);
+        if (rec)
+            network_failure("cannot resolve", url.host, rec);
+        beast::tcp_stream stream(ex);
+        stream.expires_after(opt.connect_timeout);
+        auto [cec, ep] = co_await stream.async_connect(endpoints, use_tuple);
+        if (cec)
+            network_failure("cannot connect to", c->host_port, cec);
+        stream.socket().set_option(tcp::no_delay(true));
+        if (!url.is_https()) {
+            c->plain = std::make_unique<beast::tcp_stream>(std::move(stream));
+            co_return c;
+        }
+        c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(stream), ssl);
+        beast::error_code ip_ec;
+        asio::ip::make_address(url.host, ip_ec);
+        if (ip_ec) // SNI is for names only
+            SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str());
+        if (!opt.insecure_skip_verify)
+            c->tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
+        beast::get_lowest_layer(*c->tls).expires_after(opt.connect_timeout);
+        auto [hec] = co_await c->tls->async_handshake(asio::ssl::stream_base::client, use_tuple);
+        if (hec)
+            network_failure("TLS handshake with", c->host_port, hec);
+        co_return c;
+    }
+};
+
+// ---- Response -------------------------------------------------------------------------------
+
+struct Response::Impl {
+    std::weak_ptr<Client::Impl> client;
+    std::unique_ptr<Connection> conn;
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    std::chrono::milliseconds io_timeout{60'000};
+    std::string where; // redacted URL for messages
+    bool done = false;
+
+    // The body has been read: the connection may serve the next request.
+    void finish() {
+        done = true;
+        if (!conn)
+            return;
+        auto c = client.lock();
+        if (c && parser.keep_alive())
+            c->give_back(std::move(conn));
+        conn.reset();
+    }
+};
+
+Response::Response() = default;
+Response::~Response() = default;
+Response::Response(Response&&) noexcept = default;
+Response& Response::operator=(Response&&) noexcept = default;
+
+Task<std::size_t> Response::read(std::span<std::byte> buf) {
+    auto& I = *impl;
+    while (!I.done) {
+        if (I.parser.is_done()) {
+            I.finish();
+            break;
+        }
+        auto& body = I.parser.get().body();
+        body.data = buf.data();
+        body.size = buf.size();
+        I.conn->lowest().expires_after(I.io_timeout);
+        auto [ec, n] = co_await I.conn->visit([&](auto& s) {
+            return bhttp::async_read_some(s, I.conn->buffer, I.parser, use_tuple);
+        });
+        if (ec == bhttp::error::need_buffer)
+            ec = {};
+        std::size_t got = buf.size() - I.parser.get().body().size;
+        if (ec) {
+            I.conn.reset();
+            I.done = true;
+            if (ec == bhttp::error::body_limit)
+                fail(Errc::too_large, "response body from " + I.where + " is over its limit");
+            network_failure("connection lost while reading", I.where, ec);
+        }
+        if (I.parser.is_done())
+            I.finish();
+        if (got > 0)
+            co_return got;
+    }
+    co_return 0;
+}
+
+Task<std::string> Response::read_all(std::size_t cap) {
+    auto reader = as_reader();
+    co_return co_await floe::read_all(*reader, cap);
+}
+
+Task<void> Response::discard() {
+    std::byte sink[16 * 1024];
+    std::size_t total = 0;
+    while (auto n = co_await read(sink)) {
+        total += n;
+        if (total > 1024 * 1024) { // not worth reading: close instead
+            impl->conn.reset();
+            impl->done = true;
+            break;
+        }
+    }
+}
+
+namespace {
+class ResponseReader final : public BlobReader {
+  public:
+    explicit ResponseReader(Response& r) : r_(r) {}
+    Task<std::size_t> read(std::span<std::byte> buf) override { return r_.read(buf); }
+
+  private:
+    Response& r_;
+};
+} // namespace
+
+std::unique_ptr<BlobReader> Response::as_reader() { return std::make_unique<ResponseReader>(*this); }
+
+// ---- Client ---------------------------------------------------------------------------------
+
+Client::Client(asio::any_io_executor ex, ClientOptions options)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(options))) {}
+Client::~Client() = default;
+const ClientOptions& Client::options() const { return impl_->opt; }
+asio::any_io_executor Client::executor() const { return impl_->ex; }
+
+namespace {
+
+bool is_redirect(int status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// One request on one connection. `stale` is set when a reused connection failed before the
+// server answered anything, which means it was closed while idle and the request may be replayed.
+Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, bool& stale) {
+    auto& opt = client->opt;
+    auto conn = client->take_idle(req.url.origin());
+    if (!conn)
+        conn = co_await client->connect(req.url);
+    std::string where = redact(req.url);
+
+    bhttp::request<bhttp::buffer_body> msg;
+    msg.method_string(req.method);
+    msg.target(req.url.target);
+    msg.version(11);
+    msg.set(bhttp::field::host, req.url.host_header());
+    msg.set(bhttp::field::user_agent, opt.user_agent);
+    for (auto& [k, v] : req.headers.items())
+        msg.insert(k, v);
+    const bool streamed = req.stream != nullptr;
+    std::uint64_t length = streamed ? req.stream_length : req.body.size();
+    if (length > 0 || req.method == "PUT" || req.method == "POST" || req.method == "PATCH")
+        msg.content_length(length);
+    msg.body().data = streamed ? nullptr : (req.body.empty() ? nullptr : req.body.data());
+    msg.body().size = streamed ? 0 : req.body.size();
+    msg.body().more = streamed && length > 0;
+
+    bhttp::request_serializer<bhttp::buffer_body> sr(msg);
+    auto write_failed = [&](const beast::error_code& ec) {
+        if (conn->reused && !streamed)
+            stale = true;
+        network_failure("connection lost while sending to", where, ec);
+    };
+
+    conn->lowest().expires_after(opt.io_timeout);
+    if (!streamed || length == 0) {
+        auto [ec, n] = co_await conn->visit([&](auto& s) { return bhttp::async_write(s, sr, use_tuple); });
+        if (ec)
+            write_failed(ec);
+    } else {
+        auto [hec, hn] = co_await conn->visit(
+            [&](auto& s) { return bhttp::async_write_header(s, sr, use_tuple); });
+        if (hec)
+            write_failed(hec);
+        std::vector<std::byte> chunk(stream_chunk);
+        std::uint64_t sent = 0;
+        while (sent < length) {
+            auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), length - sent));
+            auto n = co_await req.stream->read(std::span(chunk.data(), want));
+            if (n == 0)
+                fail(Errc::io, "upload source ended after " + std::to_string(sent) + " of " +
+                                   std::to_string(length) + " bytes");
+            sent += n;
+            msg.body().data = chunk.data();
+            msg.body().size = n;
+            msg.body().more = sent < length;
+            conn->lowest().expires_after(opt.io_timeout);
+            auto [ec, w] = co_await conn->visit([&](auto& s) { return bhttp::async_write(s, sr, use_tuple); });
+            if (ec == bhttp::error::need_buffer)
+                ec = {};
+            if (ec)
+                write_failed(ec);
+        }
+    }
+
+    Response resp;
+    resp.impl = std::make_unique<Response::Impl>();
+    auto& I = *resp.impl;
+    I.client = client;
+    I.io_timeout = opt.io_timeout;
+    I.where = where;
+    I.parser.body_limit(req.max_body);
+    if (req.method == "HEAD")
+        I.parser.skip(true);
+    conn->lowest().expires_after(opt.io_timeout);
+    auto [rec, rn] = co_await conn->visit(
+        [&](auto& s) { return bhttp::async_read_header(s, conn->buffer, I.parser, use_tuple); });
+    if (rec) {
+        if (conn->reused && rn == 0 && !streamed)
+            stale = true;
+        if (rec == bhttp::error::body_limit)
+            fail(Errc::too_large, "response from " + where + " is larger than expected (" +
+                                      std::to_string(req.max_body) + " bytes at most)");
+        network_failure("no answer from", where, rec);
+    }
+    I.conn = std::move(conn);
+    auto& head = I.parser.get();
+    resp.status = static_cast<int>(head.result_int());
+    for (auto& f : head)
+        resp.headers.add(std::string(f.name_string()), std::string(f.value()));
+    if (auto cl = I.parser.content_length())
+        resp.content_length = *cl;
+    resp.url = req.url;
+    if (I.parser.is_done())
+        I.finish();
+    co_return resp;
+}
+
+} // namespace
+
+Task<Response> Client::send(Request req) {
+    auto client = impl_;
+    auto& opt = client->opt;
+    for (int hop = 0;; ++hop) {
+        auto started = clock::now();
+        Response resp;
+        for (int attempt = 0;; ++attempt) {
+            bool stale = false;
+            try {
+                resp = co_await send_once(client, req, stale);
+                break;
+            } catch (const Error&) {
+                if (!stale || attempt > 0)
+                    throw;
+            }
+        }
+        if (opt.log) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
+            opt.log(fmt::format("{} {} -> {} ({} ms)", req.method, redact(req.url), resp.status,
+                                ms.count()));
+        }
+        if (!req.follow_redirects || !is_redirect(resp.status) ||
+            (req.method != "GET" && req.method != "HEAD"))
+            co_return resp;
+        auto location = resp.headers.get("Location");
+        if (!location)
+            co_return resp;
+        if (hop >= opt.max_redirects)
+            fail(Errc::protocol, "too many redirects from " + redact(req.url));
+        Url next = req.url.resolve(*location);
+        if (req.url.is_https() && !next.is_https())
+            fail(Errc::protocol, "refusing a redirect from https to plain http (" + redact(next) + ")");
+        // Credentials belong to one origin: never carry them to object storage or anywhere else.
+        if (next.origin() != req.url.origin())
+            req.headers.erase("Authorization");
+        co_await resp.discard();
+        req.url = std::move(next);
+    }
+}
+
+} // namespace floe::http

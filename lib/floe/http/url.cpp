@@ -1,0 +1,121 @@
+#include "floe/http/url.hpp"
+
+#include "floe/core/error.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <cctype>
+
+namespace floe::http {
+namespace {
+
+Url from_boost(const boost::urls::url_view& u, std::string_view text) {
+    Url out;
+    out.scheme = std::string(u.scheme());
+    if (out.scheme != "http" && out.scheme != "https")
+        fail(Errc::invalid_argument, "unsupported URL scheme in '" + std::string(text.substr(0, 100)) + "'");
+    if (u.has_userinfo())
+        fail(Errc::invalid_argument, "URLs with embedded credentials are refused");
+    out.host = u.host_type() == boost::urls::host_type::ipv6 ? std::string(u.encoded_host_address())
+                                                             : std::string(u.encoded_host());
+    if (out.host.empty())
+        fail(Errc::invalid_argument, "URL without a host: '" + std::string(text.substr(0, 100)) + "'");
+    out.port = u.has_port() ? std::string(u.port()) : (out.scheme == "https" ? "443" : "80");
+    out.target = std::string(u.encoded_path());
+    if (out.target.empty())
+        out.target = "/";
+    if (u.has_query())
+        out.target += "?" + std::string(u.encoded_query());
+    return out;
+}
+
+} // namespace
+
+Url Url::parse(std::string_view text) {
+    auto r = boost::urls::parse_absolute_uri(text);
+    if (!r)
+        fail(Errc::invalid_argument, "malformed URL '" + std::string(text.substr(0, 100)) + "'");
+    return from_boost(*r, text);
+}
+
+Url Url::resolve(std::string_view location) const {
+    auto base = boost::urls::parse_absolute_uri(str());
+    auto ref = boost::urls::parse_uri_reference(location);
+    if (!base || !ref)
+        fail(Errc::protocol, "the registry sent a malformed Location '" +
+                                 std::string(location.substr(0, 100)) + "'");
+    boost::urls::url dest;
+    auto rv = boost::urls::resolve(*base, *ref, dest);
+    if (!rv)
+        fail(Errc::protocol, "cannot resolve Location '" + std::string(location.substr(0, 100)) + "'");
+    return from_boost(dest, location);
+}
+
+std::string Url::origin() const {
+    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return scheme + "://" + h + ":" + port;
+}
+
+std::string Url::host_header() const {
+    bool default_port = (scheme == "https" && port == "443") || (scheme == "http" && port == "80");
+    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return default_port ? h : h + ":" + port;
+}
+
+std::string Url::str() const { return scheme + "://" + host_header() + target; }
+
+void Url::add_query(std::string_view name, std::string_view value) {
+    target += target.find('?') == std::string::npos ? '?' : '&';
+    target += std::string(name) + "=" + percent_encode(value);
+}
+
+bool is_loopback_host(std::string_view host) {
+    return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+std::string percent_encode(std::string_view s) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out.push_back('%');
+            out.push_back(digits[c >> 4]);
+            out.push_back(digits[c & 15]);
+        }
+    }
+    return out;
+}
+
+std::string redact(const Url& url) {
+    // Only query parameters known to be harmless are kept; signatures (X-Amz-Signature, sig, se),
+    // tokens and distribution's upload _state are replaced.
+    static constexpr std::string_view keep[] = {"digest", "mount", "from", "n", "last",
+                                                "service", "scope", "artifactType"};
+    auto q = url.target.find('?');
+    if (q == std::string::npos)
+        return url.str();
+    std::string out = url.scheme + "://" + url.host_header() + url.target.substr(0, q);
+    std::string_view query = std::string_view(url.target).substr(q + 1);
+    char sep = '?';
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        auto eq = pair.find('=');
+        auto name = pair.substr(0, eq);
+        out += sep;
+        sep = '&';
+        bool ok = false;
+        for (auto k : keep)
+            ok = ok || name == k;
+        out += ok ? std::string(pair) : std::string(name) + "=<redacted>";
+        if (amp == std::string_view::npos)
+            break;
+        query.remove_prefix(amp + 1);
+    }
+    return out;
+}
+
+} // namespace floe::http

@@ -1,0 +1,281 @@
+#include "floe/registry/remote_target.hpp"
+
+#include "floe/auth/challenge.hpp"
+#include "floe/core/media_types.hpp"
+
+#include <simdjson.h>
+
+#include <charconv>
+
+namespace floe::registry {
+namespace {
+
+// A blob body as a BlobReader that owns its response. It stops at the expected length, so a
+// registry that sends more than it should is caught by the destination's size check rather than
+// read forever.
+class BodyReader final : public BlobReader {
+  public:
+    BodyReader(http::Response r, std::uint64_t remaining)
+        : response_(std::move(r)), remaining_(remaining) {}
+    Task<std::size_t> read(std::span<std::byte> buf) override {
+        auto n = co_await response_.read(buf);
+        if (n > remaining_)
+            fail(Errc::verification_failed, "the registry sent more bytes than the blob's size");
+        remaining_ -= n;
+        co_return n;
+    }
+
+  private:
+    http::Response response_;
+    std::uint64_t remaining_;
+};
+
+bool is_manifest_type(const Descriptor& d) { return media_type::is_manifest_or_index(d.media_type); }
+
+} // namespace
+
+RemoteTarget::RemoteTarget(std::shared_ptr<Registry> registry, std::string repository, bool push)
+    : registry_(std::move(registry)), repository_(std::move(repository)),
+      scopes_{auth::repository_scope(repository_, push)} {}
+
+std::string RemoteTarget::describe() const { return registry_->host() + "/" + repository_; }
+
+std::string RemoteTarget::path(std::string_view kind, std::string_view ref) const {
+    return "/v2/" + repository_ + "/" + std::string(kind) + "/" + std::string(ref);
+}
+
+Task<bool> RemoteTarget::exists(const Descriptor& desc) {
+    auto target = path(is_manifest_type(desc) ? "manifests" : "blobs", desc.digest.str());
+    auto resp = co_await registry_->send(
+        [&] {
+            http::Request r;
+            r.method = "HEAD";
+            r.url = registry_->endpoint(target);
+            if (is_manifest_type(desc))
+                r.headers.set("Accept", std::string(media_type::manifest_accept));
+            return r;
+        },
+        scopes_, true);
+    if (resp.status == 200)
+        co_return !resp.content_length || *resp.content_length == desc.size;
+    if (resp.status == 404)
+        co_return false;
+    throw co_await Registry::error_for(resp, "cannot check " + desc.digest.str() + " in " + describe());
+}
+
+Task<std::unique_ptr<BlobReader>> RemoteTarget::fetch(const Descriptor& desc, std::uint64_t offset) {
+    auto target = path("blobs", desc.digest.str());
+    auto resp = co_await registry_->send(
+        [&] {
+            http::Request r;
+            r.url = registry_->endpoint(target);
+            r.max_body = desc.size;
+            if (offset > 0)
+                r.headers.set("Range", "bytes=" + std::to_string(offset) + "-");
+            return r;
+        },
+        scopes_, true);
+    if (resp.status == 404)
+        throw co_await Registry::error_for(resp, "blob " + desc.digest.str() + " not found in " + describe());
+    if (resp.status != 200 && resp.status != 206)
+        throw co_await Registry::error_for(resp, "cannot fetch " + desc.digest.str() + " from " + describe());
+    const bool range_ignored = offset > 0 && resp.status == 200;
+    auto reader = std::make_unique<BodyReader>(std::move(resp), range_ignored ? desc.size : desc.size - offset);
+    if (range_ignored) {
+        // The registry ignored Range: skip what we already have.
+        std::vector<std::byte> sink(64 * 1024);
+        for (std::uint64_t skipped = 0; skipped < offset;) {
+            auto want = std::min<std::uint64_t>(sink.size(), offset - skipped);
+            auto n = co_await reader->read(std::span(sink.data(), want));
+            if (n == 0)
+                fail(Errc::verification_failed, "blob " + desc.digest.str() + " is shorter than its size");
+            skipped += n;
+        }
+    }
+    co_return reader;
+}
+
+Task<void> RemoteTarget::push(const Descriptor& desc, BlobReader& source) {
+    // POST opens an upload session; PUT <location>?digest= sends the whole blob in one request.
+    auto start = co_await registry_->send(
+        [&] {
+            http::Request r;
+            r.method = "POST";
+            r.url = registry_->endpoint("/v2/" + repository_ + "/blobs/uploads/");
+            return r;
+        },
+        scopes_, false);
+    if (start.status != 202) {
+        throw co_await Registry::error_for(start, "cannot start an upload to " + describe());
+    }
+    auto location = start.headers.get("Location");
+    co_await start.discard();
+    if (!location)
+        fail(Errc::protocol, "the registry " + registry_->host() + " started an upload without a Location");
+    auto upload = start.url.resolve(*location);
+    if (start.url.is_https() && !upload.is_https())
+        fail(Errc::protocol, "the registry sent a plain-http upload location; refusing to upload there");
+    upload.add_query("digest", desc.digest.str());
+
+    auto done = co_await registry_->send(
+        [&] {
+            http::Request r;
+            r.method = "PUT";
+            r.url = upload;
+            r.headers.set("Content-Type", "application/octet-stream");
+            r.stream = &source;
+            r.stream_length = desc.size;
+            return r;
+        },
+        scopes_, false);
+    if (done.status != 201 && done.status != 204)
+        throw co_await Registry::error_for(done, "upload of " + desc.digest.str() + " to " + describe() + " failed");
+    auto echoed = done.headers.get("Docker-Content-Digest");
+    co_await done.discard();
+    if (echoed && *echoed != desc.digest.str())
+        fail(Errc::verification_failed, "the registry stored " + desc.digest.str() + " as " + *echoed);
+}
+
+Task<Descriptor> RemoteTarget::resolve(std::string_view reference) {
+    auto target = path("manifests", reference);
+    auto resp = co_await registry_->send(
+        [&] {
+            http::Request r;
+            r.method = "HEAD";
+            r.url = registry_->endpoint(target);
+            r.headers.set("Accept", std::string(media_type::manifest_accept));
+            return r;
+        },
+        scopes_, true);
+    if (resp.status == 404)
+        fail(Errc::not_found, "'" + std::string(reference) + "' not found in " + describe() +
+                                  "; check the tag (floe lists none yet: use the registry UI or API)",
+             {404, {"MANIFEST_UNKNOWN"}, http::redact(resp.url)});
+    if (resp.status != 200)
+        throw co_await Registry::error_for(resp, "cannot resolve " + std::string(reference) + " in " + describe());
+    Descriptor d;
+    d.media_type = resp.headers.get("Content-Type").value_or("");
+    if (auto semi = d.media_type.find(';'); semi != std::string::npos)
+        d.media_type.resize(semi);
+    auto echoed = resp.headers.get("Docker-Content-Digest");
+    if (Digest::is_valid(reference)) {
+        d.digest = Digest::parse(reference);
+    } else if (echoed && Digest::is_valid(*echoed)) {
+        d.digest = Digest::parse(*echoed); // checked when the manifest is read
+    }
+    if (!resp.content_length || d.digest.empty() || d.media_type.empty()) {
+        // Without a digest or size in the HEAD answer, the manifest itself tells.
+        auto get = co_await registry_->send(
+            [&] {
+                http::Request r;
+                r.url = registry_->endpoint(target);
+                r.max_body = max_manifest_bytes;
+                r.headers.set("Accept", std::string(media_type::manifest_accept));
+                return r;
+            },
+            scopes_, true);
+        if (get.status != 200)
+            throw co_await Registry::error_for(get, "cannot read manifest " + std::string(reference));
+        auto bytes = co_await get.read_all(max_manifest_bytes);
+        auto actual = Digest::of(bytes);
+        if (!d.digest.empty() && d.digest != actual)
+            fail(Errc::verification_failed, "manifest " + std::string(reference) + " hashes to " +
+                                                 actual.str() + ", not " + d.digest.str());
+        d.digest = actual;
+        d.size = bytes.size();
+        if (d.media_type.empty())
+            d.media_type = sniff_media_type(bytes);
+        co_return d;
+    }
+    d.size = *resp.content_length;
+    co_return d;
+}
+
+Task<std::string> RemoteTarget::read_manifest(const Descriptor& desc) {
+    auto target = path("manifests", desc.digest.str());
+    auto resp = co_await registry_->send(
+        [&] {
+            http::Request r;
+            r.url = registry_->endpoint(target);
+            r.max_body = max_manifest_bytes;
+            r.headers.set("Accept", std::string(media_type::manifest_accept));
+            return r;
+        },
+        scopes_, true);
+    if (resp.status != 200)
+        throw co_await Registry::error_for(resp, "cannot read manifest " + desc.digest.str() + " from " + describe());
+    auto bytes = co_await resp.read_all(max_manifest_bytes);
+    verify_bytes(desc, bytes, "manifest from " + describe());
+    co_return bytes;
+}
+
+Task<void> RemoteTarget::push_manifest(const Descriptor& desc, std::string_view bytes,
+                                       std::string_view tag) {
+    auto target = path("manifests", tag.empty() ? desc.digest.str() : std::string(tag));
+    auto resp = co_await registry_->send(
+        [&] {
+            http::Request r;
+            r.method = "PUT";
+            r.url = registry_->endpoint(target);
+            r.headers.set("Content-Type", desc.media_type);
+            r.body = std::string(bytes);
+            return r;
+        },
+        scopes_, true); // PUT of the same manifest is idempotent
+    if (resp.status != 201 && resp.status != 200 && resp.status != 204)
+        throw co_await Registry::error_for(resp, "cannot push manifest to " + describe());
+    auto echoed = resp.headers.get("Docker-Content-Digest");
+    co_await resp.discard();
+    if (echoed && *echoed != desc.digest.str())
+        fail(Errc::verification_failed, "the registry stored the manifest " + desc.digest.str() +
+                                            " as " + *echoed);
+}
+
+Task<void> RemoteTarget::tag(const Descriptor& desc, std::string_view tag) {
+    auto bytes = co_await read_manifest(desc);
+    co_await push_manifest(desc, bytes, tag);
+}
+
+Task<std::vector<std::string>> RemoteTarget::tags() {
+    std::vector<std::string> out;
+    std::string next = "/v2/" + repository_ + "/tags/list?n=1000";
+    while (!next.empty()) {
+        auto resp = co_await registry_->send(
+            [&] {
+                http::Request r;
+                r.url = registry_->endpoint(next);
+                return r;
+            },
+            scopes_, true);
+        if (resp.status == 404)
+            break; // no repository: no tags
+        if (resp.status != 200)
+            throw co_await Registry::error_for(resp, "cannot list tags of " + describe());
+        auto link = resp.headers.get("Link");
+        auto body = co_await resp.read_all(1024 * 1024);
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        simdjson::dom::array list;
+        if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
+            fail(Errc::protocol, "the tag list from " + describe() + " is not JSON");
+        if (doc["tags"].get(list) == simdjson::SUCCESS)
+            for (auto t : list) {
+                std::string_view s;
+                if (t.get(s) == simdjson::SUCCESS)
+                    out.emplace_back(s);
+            }
+        next.clear();
+        // Link: </v2/name/tags/list?n=1000&last=x>; rel="next"
+        if (link && link->find("rel=\"next\"") != std::string::npos) {
+            auto open = link->find('<'), close = link->find('>');
+            if (open != std::string::npos && close > open)
+                next = link->substr(open + 1, close - open - 1);
+            if (!next.empty() && next.front() != '/')
+                next = http::Url::parse(next).target; // absolute: same registry, keep the path
+
+        }
+    }
+    co_return out;
+}
+
+} // namespace floe::registry

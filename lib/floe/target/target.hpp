@@ -1,0 +1,90 @@
+// The one abstraction (DESIGN.md): anything that holds content is a Target, keyed by descriptors.
+// A registry repository and a local OCI image layout both implement it, so push, pull and
+// mirroring are all the same copy between two Targets.
+//
+// Internal header: it exposes Asio's awaitable (not Beast). C++ callers use floe/client.hpp.
+#pragma once
+
+#include "floe/core/descriptor.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace floe {
+
+template <class T = void>
+using Task = boost::asio::awaitable<T>;
+
+// A one-way stream of bytes.
+class BlobReader {
+  public:
+    virtual ~BlobReader() = default;
+    // Fills up to buf.size() bytes and returns how many; 0 only at the end of the stream.
+    virtual Task<std::size_t> read(std::span<std::byte> buf) = 0;
+};
+
+class Target {
+  public:
+    virtual ~Target() = default;
+
+    // For messages: "registry.example.com/team/product" or "ocidir://./out".
+    virtual std::string describe() const = 0;
+
+    virtual Task<bool> exists(const Descriptor& desc) = 0;
+    // The blob's bytes from `offset` on. Not verified here: every push verifies what it stores,
+    // and read_manifest() verifies manifests.
+    virtual Task<std::unique_ptr<BlobReader>> fetch(const Descriptor& desc,
+                                                    std::uint64_t offset = 0) = 0;
+    // Afterwards the blob is stored under exactly desc.digest, or this threw and nothing is.
+    virtual Task<void> push(const Descriptor& desc, BlobReader& source) = 0;
+
+    // The manifest or index a tag or digest names.
+    virtual Task<Descriptor> resolve(std::string_view reference) = 0;
+    // A manifest's exact bytes, verified against desc (size and digest), at most 4 MiB.
+    virtual Task<std::string> read_manifest(const Descriptor& desc) = 0;
+    // Stores a manifest (exact bytes); with a non-empty tag, also points the tag at it.
+    virtual Task<void> push_manifest(const Descriptor& desc, std::string_view bytes,
+                                     std::string_view tag) = 0;
+    // Points tag at an existing manifest.
+    virtual Task<void> tag(const Descriptor& desc, std::string_view tag) = 0;
+    virtual Task<std::vector<std::string>> tags() = 0;
+};
+
+// Reads a whole small stream into memory, failing with Errc::too_large past `cap` bytes.
+Task<std::string> read_all(BlobReader& reader, std::size_t cap);
+
+// Checks bytes against a descriptor: exact size and digest. Throws verification_failed.
+void verify_bytes(const Descriptor& desc, std::string_view bytes, std::string_view where);
+
+// A reader over bytes held in memory (manifests, the empty config).
+class MemoryReader final : public BlobReader {
+  public:
+    explicit MemoryReader(std::string bytes) : bytes_(std::move(bytes)) {}
+    Task<std::size_t> read(std::span<std::byte> buf) override;
+
+  private:
+    std::string bytes_;
+    std::size_t pos_ = 0;
+};
+
+// A reader over a local file, from an offset; 1 MiB reads keep syscalls few.
+class FileReader final : public BlobReader {
+  public:
+    FileReader(const std::string& path, std::uint64_t offset = 0);
+    ~FileReader() override;
+    FileReader(const FileReader&) = delete;
+    FileReader& operator=(const FileReader&) = delete;
+    Task<std::size_t> read(std::span<std::byte> buf) override;
+
+  private:
+    int fd_ = -1;
+    std::string path_;
+};
+
+} // namespace floe
