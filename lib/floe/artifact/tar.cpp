@@ -71,7 +71,7 @@ void pack_directory(const fs::path& dir, const fs::path& out, Compression compre
 
     std::vector<char> buf(1024 * 1024);
     for (auto& path : entries) {
-        auto rel = fs::relative(path, dir).generic_string();
+        auto rel = path.lexically_relative(dir).generic_string(); // fs::relative follows links
         struct stat st {};
         if (::lstat(path.c_str(), &st) != 0)
             fail(Errc::io, "cannot stat " + path.string());
@@ -131,12 +131,12 @@ void unpack_archive(const fs::path& archive_path, const fs::path& dest) {
                                             archive_message(a.get()));
     fs::create_directories(dest);
 
-    // libarchive's own guards too, on top of our checks: no "..", no absolute names, never
-    // write through a symlink.
+    // libarchive's own guards too, on top of our checks: no "..", never write through a
+    // symlink. (Names are made absolute under dest by us, after checking them, so its
+    // no-absolute-paths guard cannot be used.)
     std::unique_ptr<archive, ArchiveWriteDeleter> disk(archive_write_disk_new());
     archive_write_disk_set_options(disk.get(), ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
                                                    ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
     archive_entry* e = nullptr;
     while (true) {

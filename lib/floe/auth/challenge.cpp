@@ -45,6 +45,14 @@ class Cursor {
             ++i_;
         return s_.substr(start, i_ - start);
     }
+    // An unquoted value. RFC 7235 says token, but registries send URLs and scopes unquoted
+    // (':' and '/' included), so read up to the next separator.
+    std::string bare_value() {
+        auto start = i_;
+        while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != ' ' && s_[i_] != '\t')
+            ++i_;
+        return std::string(s_.substr(start, i_ - start));
+    }
     std::string quoted() { // at the opening quote
         std::string out;
         ++i_;
@@ -93,7 +101,7 @@ std::vector<Challenge> parse_challenges(std::string_view header) {
             }
             c.next(); // '='
             c.skip_space();
-            std::string value = c.peek() == '"' ? c.quoted() : std::string(c.token());
+            std::string value = c.peek() == '"' ? c.quoted() : c.bare_value();
             ch.params[lower(name)] = std::move(value);
         }
         out.push_back(std::move(ch));

@@ -189,9 +189,9 @@ std::string Reference::api_host() const {
 std::string Reference::str() const {
     std::string out = is_layout() ? "ocidir://" + path : registry + "/" + repository;
     if (!tag.empty())
-        out += ":" + tag;
+        out.append(":").append(tag);
     if (digest)
-        out += "@" + digest->str();
+        out.append("@").append(digest->str());
     return out;
 }
 

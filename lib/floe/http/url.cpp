@@ -24,9 +24,9 @@ Url from_boost(const boost::urls::url_view& u, std::string_view text) {
     out.port = u.has_port() ? std::string(u.port()) : (out.scheme == "https" ? "443" : "80");
     out.target = std::string(u.encoded_path());
     if (out.target.empty())
-        out.target = "/";
+        out.target.push_back('/'); // (not = "/": GCC 12 -Wrestrict false positive)
     if (u.has_query())
-        out.target += "?" + std::string(u.encoded_query());
+        out.target.append("?").append(u.encoded_query());
     return out;
 }
 
@@ -40,7 +40,8 @@ Url Url::parse(std::string_view text) {
 }
 
 Url Url::resolve(std::string_view location) const {
-    auto base = boost::urls::parse_absolute_uri(str());
+    const std::string self = str(); // the parsed view points into this string
+    auto base = boost::urls::parse_absolute_uri(self);
     auto ref = boost::urls::parse_uri_reference(location);
     if (!base || !ref)
         fail(Errc::protocol, "the registry sent a malformed Location '" +
@@ -71,7 +72,19 @@ void Url::add_query(std::string_view name, std::string_view value) {
 }
 
 bool is_loopback_host(std::string_view host) {
-    return host == "localhost" || host == "::1" || host.starts_with("127.");
+    if (host == "localhost" || host == "::1")
+        return true;
+    // 127.x.y.z as a dotted quad only: "127.example.com" is a name anyone can register.
+    if (!host.starts_with("127."))
+        return false;
+    int dots = 0;
+    for (char c : host) {
+        if (c == '.')
+            ++dots;
+        else if (!std::isdigit(static_cast<unsigned char>(c)))
+            return false;
+    }
+    return dots == 3;
 }
 
 std::string percent_encode(std::string_view s) {

@@ -29,6 +29,7 @@ Task<void> Registry::choose_scheme() {
         scheme_ = "https";
         co_return;
     }
+    std::optional<Error> tls_error;
     try {
         http::Request ping;
         ping.url = http::Url::parse("https://" + host_ + "/v2/");
@@ -37,16 +38,23 @@ Task<void> Registry::choose_scheme() {
         scheme_ = "https";
         co_return;
     } catch (const Error& e) {
-        if (e.errc() != Errc::network)
-            throw;
         // Only a TLS failure means "maybe plain http"; refused connections stay errors.
-        if (std::string_view(e.what()).find("TLS") == std::string_view::npos)
+        if (e.errc() != Errc::network || std::string_view(e.what()).find("TLS") == std::string_view::npos)
             throw;
+        tls_error = e;
     }
-    http::Request ping;
-    ping.url = http::Url::parse("http://" + host_ + "/v2/");
-    auto resp = co_await client_.send(std::move(ping));
-    co_await resp.discard();
+    // A TLS server answers plain http with 400: then the TLS error is the one to report.
+    int status = 0;
+    try {
+        http::Request ping;
+        ping.url = http::Url::parse("http://" + host_ + "/v2/");
+        auto resp = co_await client_.send(std::move(ping));
+        status = resp.status;
+        co_await resp.discard();
+    } catch (const Error&) {
+    }
+    if (status == 0 || status == 400)
+        throw *tls_error;
     scheme_ = "http";
 }
 

@@ -30,15 +30,19 @@ class BodyReader final : public BlobReader {
     std::uint64_t remaining_;
 };
 
-bool is_manifest_type(const Descriptor& d) { return media_type::is_manifest_or_index(d.media_type); }
+bool is_manifest_type(const Descriptor& d) {
+    return media_type::is_manifest_or_index(d.media_type);
+}
 
 } // namespace
 
 RemoteTarget::RemoteTarget(std::shared_ptr<Registry> registry, std::string repository, bool push)
-    : registry_(std::move(registry)), repository_(std::move(repository)),
-      scopes_{auth::repository_scope(repository_, push)} {}
+    : registry_(std::move(registry)),
+      repository_(std::move(repository)), scopes_{auth::repository_scope(repository_, push)} {}
 
-std::string RemoteTarget::describe() const { return registry_->host() + "/" + repository_; }
+std::string RemoteTarget::describe() const {
+    return registry_->host() + "/" + repository_;
+}
 
 std::string RemoteTarget::path(std::string_view kind, std::string_view ref) const {
     return "/v2/" + repository_ + "/" + std::string(kind) + "/" + std::string(ref);
@@ -60,10 +64,15 @@ Task<bool> RemoteTarget::exists(const Descriptor& desc) {
         co_return !resp.content_length || *resp.content_length == desc.size;
     if (resp.status == 404)
         co_return false;
-    throw co_await Registry::error_for(resp, "cannot check " + desc.digest.str() + " in " + describe());
+    {
+        auto error = co_await Registry::error_for(resp, "cannot check " + desc.digest.str() +
+                                                            " in " + describe());
+        throw error; // (GCC 12 miscompiles "throw co_await")
+    }
 }
 
-Task<std::unique_ptr<BlobReader>> RemoteTarget::fetch(const Descriptor& desc, std::uint64_t offset) {
+Task<std::unique_ptr<BlobReader>> RemoteTarget::fetch(const Descriptor& desc,
+                                                      std::uint64_t offset) {
     auto target = path("blobs", desc.digest.str());
     auto resp = co_await registry_->send(
         [&] {
@@ -75,12 +84,19 @@ Task<std::unique_ptr<BlobReader>> RemoteTarget::fetch(const Descriptor& desc, st
             return r;
         },
         scopes_, true);
-    if (resp.status == 404)
-        throw co_await Registry::error_for(resp, "blob " + desc.digest.str() + " not found in " + describe());
-    if (resp.status != 200 && resp.status != 206)
-        throw co_await Registry::error_for(resp, "cannot fetch " + desc.digest.str() + " from " + describe());
+    if (resp.status == 404) {
+        auto error = co_await Registry::error_for(resp, "blob " + desc.digest.str() +
+                                                            " not found in " + describe());
+        throw error; // (GCC 12 miscompiles "throw co_await")
+    }
+    if (resp.status != 200 && resp.status != 206) {
+        auto error = co_await Registry::error_for(resp, "cannot fetch " + desc.digest.str() +
+                                                            " from " + describe());
+        throw error; // (GCC 12 miscompiles "throw co_await")
+    }
     const bool range_ignored = offset > 0 && resp.status == 200;
-    auto reader = std::make_unique<BodyReader>(std::move(resp), range_ignored ? desc.size : desc.size - offset);
+    auto reader = std::make_unique<BodyReader>(std::move(resp),
+                                               range_ignored ? desc.size : desc.size - offset);
     if (range_ignored) {
         // The registry ignored Range: skip what we already have.
         std::vector<std::byte> sink(64 * 1024);
@@ -88,7 +104,8 @@ Task<std::unique_ptr<BlobReader>> RemoteTarget::fetch(const Descriptor& desc, st
             auto want = std::min<std::uint64_t>(sink.size(), offset - skipped);
             auto n = co_await reader->read(std::span(sink.data(), want));
             if (n == 0)
-                fail(Errc::verification_failed, "blob " + desc.digest.str() + " is shorter than its size");
+                fail(Errc::verification_failed,
+                     "blob " + desc.digest.str() + " is shorter than its size");
             skipped += n;
         }
     }
@@ -106,15 +123,21 @@ Task<void> RemoteTarget::push(const Descriptor& desc, BlobReader& source) {
         },
         scopes_, false);
     if (start.status != 202) {
-        throw co_await Registry::error_for(start, "cannot start an upload to " + describe());
+        {
+            auto error =
+                co_await Registry::error_for(start, "cannot start an upload to " + describe());
+            throw error; // (GCC 12 miscompiles "throw co_await")
+        }
     }
     auto location = start.headers.get("Location");
     co_await start.discard();
     if (!location)
-        fail(Errc::protocol, "the registry " + registry_->host() + " started an upload without a Location");
+        fail(Errc::protocol,
+             "the registry " + registry_->host() + " started an upload without a Location");
     auto upload = start.url.resolve(*location);
     if (start.url.is_https() && !upload.is_https())
-        fail(Errc::protocol, "the registry sent a plain-http upload location; refusing to upload there");
+        fail(Errc::protocol,
+             "the registry sent a plain-http upload location; refusing to upload there");
     upload.add_query("digest", desc.digest.str());
 
     auto done = co_await registry_->send(
@@ -128,12 +151,16 @@ Task<void> RemoteTarget::push(const Descriptor& desc, BlobReader& source) {
             return r;
         },
         scopes_, false);
-    if (done.status != 201 && done.status != 204)
-        throw co_await Registry::error_for(done, "upload of " + desc.digest.str() + " to " + describe() + " failed");
+    if (done.status != 201 && done.status != 204) {
+        auto error = co_await Registry::error_for(done, "upload of " + desc.digest.str() + " to " +
+                                                            describe() + " failed");
+        throw error; // (GCC 12 miscompiles "throw co_await")
+    }
     auto echoed = done.headers.get("Docker-Content-Digest");
     co_await done.discard();
     if (echoed && *echoed != desc.digest.str())
-        fail(Errc::verification_failed, "the registry stored " + desc.digest.str() + " as " + *echoed);
+        fail(Errc::verification_failed,
+             "the registry stored " + desc.digest.str() + " as " + *echoed);
 }
 
 Task<Descriptor> RemoteTarget::resolve(std::string_view reference) {
@@ -148,11 +175,15 @@ Task<Descriptor> RemoteTarget::resolve(std::string_view reference) {
         },
         scopes_, true);
     if (resp.status == 404)
-        fail(Errc::not_found, "'" + std::string(reference) + "' not found in " + describe() +
-                                  "; check the tag (floe lists none yet: use the registry UI or API)",
+        fail(Errc::not_found,
+             "'" + std::string(reference) + "' not found in " + describe() +
+                 "; check the tag or digest",
              {404, {"MANIFEST_UNKNOWN"}, http::redact(resp.url)});
-    if (resp.status != 200)
-        throw co_await Registry::error_for(resp, "cannot resolve " + std::string(reference) + " in " + describe());
+    if (resp.status != 200) {
+        auto error = co_await Registry::error_for(resp, "cannot resolve " + std::string(reference) +
+                                                            " in " + describe());
+        throw error; // (GCC 12 miscompiles "throw co_await")
+    }
     Descriptor d;
     d.media_type = resp.headers.get("Content-Type").value_or("");
     if (auto semi = d.media_type.find(';'); semi != std::string::npos)
@@ -174,13 +205,16 @@ Task<Descriptor> RemoteTarget::resolve(std::string_view reference) {
                 return r;
             },
             scopes_, true);
-        if (get.status != 200)
-            throw co_await Registry::error_for(get, "cannot read manifest " + std::string(reference));
+        if (get.status != 200) {
+            auto error =
+                co_await Registry::error_for(get, "cannot read manifest " + std::string(reference));
+            throw error; // (GCC 12 miscompiles "throw co_await")
+        }
         auto bytes = co_await get.read_all(max_manifest_bytes);
         auto actual = Digest::of(bytes);
         if (!d.digest.empty() && d.digest != actual)
             fail(Errc::verification_failed, "manifest " + std::string(reference) + " hashes to " +
-                                                 actual.str() + ", not " + d.digest.str());
+                                                actual.str() + ", not " + d.digest.str());
         d.digest = actual;
         d.size = bytes.size();
         if (d.media_type.empty())
@@ -202,8 +236,11 @@ Task<std::string> RemoteTarget::read_manifest(const Descriptor& desc) {
             return r;
         },
         scopes_, true);
-    if (resp.status != 200)
-        throw co_await Registry::error_for(resp, "cannot read manifest " + desc.digest.str() + " from " + describe());
+    if (resp.status != 200) {
+        auto error = co_await Registry::error_for(
+            resp, "cannot read manifest " + desc.digest.str() + " from " + describe());
+        throw error; // (GCC 12 miscompiles "throw co_await")
+    }
     auto bytes = co_await resp.read_all(max_manifest_bytes);
     verify_bytes(desc, bytes, "manifest from " + describe());
     co_return bytes;
@@ -222,13 +259,15 @@ Task<void> RemoteTarget::push_manifest(const Descriptor& desc, std::string_view 
             return r;
         },
         scopes_, true); // PUT of the same manifest is idempotent
-    if (resp.status != 201 && resp.status != 200 && resp.status != 204)
-        throw co_await Registry::error_for(resp, "cannot push manifest to " + describe());
+    if (resp.status != 201 && resp.status != 200 && resp.status != 204) {
+        auto error = co_await Registry::error_for(resp, "cannot push manifest to " + describe());
+        throw error; // (GCC 12 miscompiles "throw co_await")
+    }
     auto echoed = resp.headers.get("Docker-Content-Digest");
     co_await resp.discard();
     if (echoed && *echoed != desc.digest.str())
-        fail(Errc::verification_failed, "the registry stored the manifest " + desc.digest.str() +
-                                            " as " + *echoed);
+        fail(Errc::verification_failed,
+             "the registry stored the manifest " + desc.digest.str() + " as " + *echoed);
 }
 
 Task<void> RemoteTarget::tag(const Descriptor& desc, std::string_view tag) {
@@ -249,8 +288,10 @@ Task<std::vector<std::string>> RemoteTarget::tags() {
             scopes_, true);
         if (resp.status == 404)
             break; // no repository: no tags
-        if (resp.status != 200)
-            throw co_await Registry::error_for(resp, "cannot list tags of " + describe());
+        if (resp.status != 200) {
+            auto error = co_await Registry::error_for(resp, "cannot list tags of " + describe());
+            throw error; // (GCC 12 miscompiles "throw co_await")
+        }
         auto link = resp.headers.get("Link");
         auto body = co_await resp.read_all(1024 * 1024);
         simdjson::dom::parser parser;
@@ -272,7 +313,6 @@ Task<std::vector<std::string>> RemoteTarget::tags() {
                 next = link->substr(open + 1, close - open - 1);
             if (!next.empty() && next.front() != '/')
                 next = http::Url::parse(next).target; // absolute: same registry, keep the path
-
         }
     }
     co_return out;

@@ -1,0 +1,223 @@
+// The local layout Target, the copy engine between two layouts, packing and safe unpacking:
+// real files in a temporary directory, no sockets.
+#include "run_task.hpp"
+
+#include "floe/artifact/extract.hpp"
+#include "floe/artifact/pack.hpp"
+#include "floe/artifact/tar.hpp"
+#include "floe/core/error.hpp"
+#include "floe/core/media_types.hpp"
+#include "floe/layout/layout_target.hpp"
+#include "floe/transfer/copy.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace floe;
+namespace fs = std::filesystem;
+using floe::test::run_task;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/floe-unit-XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+void write(const fs::path& p, const std::string& content) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << content;
+}
+
+std::string read(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+const char* product = R"({"version":"1","metadata":{"product_name":"p","product_version":"1.0.0"}})";
+
+// A tar.gz with one entry of the given name and type.
+void make_tar(const fs::path& out, const std::string& name, int type = AE_IFREG,
+              const std::string& link = "") {
+    archive* a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    archive_write_add_filter_gzip(a);
+    archive_write_open_filename(a, out.c_str());
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_filetype(e, static_cast<unsigned>(type));
+    archive_entry_set_perm(e, 0644);
+    if (type == AE_IFLNK)
+        archive_entry_set_symlink(e, link.c_str());
+    if (type == AE_IFREG)
+        archive_entry_set_size(e, 3);
+    archive_write_header(a, e);
+    if (type == AE_IFREG)
+        archive_write_data(a, "bad", 3);
+    archive_entry_free(e);
+    archive_write_close(a);
+    archive_write_free(a);
+}
+
+} // namespace
+
+TEST_CASE("layout: push verifies, resolve finds tags, index.json stays valid") {
+    TempDir tmp;
+    layout::LayoutTarget store(tmp.path / "store");
+    Descriptor blob{"application/octet-stream", Digest::of("hello"), 5, {}, {}};
+    MemoryReader good{"hello"};
+    run_task(store.push(blob, good));
+    CHECK(run_task(store.exists(blob)));
+    CHECK(read(store.blob_path(blob.digest)) == "hello");
+    CHECK(fs::exists(tmp.path / "store" / "oci-layout"));
+
+    SUBCASE("a wrong digest never lands under the final name") {
+        Descriptor lie{"application/octet-stream", Digest::of("other"), 5, {}, {}};
+        MemoryReader bytes{"hello"};
+        CHECK_THROWS_AS(run_task(store.push(lie, bytes)), Error);
+        CHECK_FALSE(fs::exists(store.blob_path(lie.digest)));
+        for (auto& f : fs::recursive_directory_iterator(tmp.path / "store" / "blobs"))
+            CHECK(f.path().filename().string().rfind(".floe-tmp-", 0) != 0); // no leftovers
+    }
+    SUBCASE("a short stream is refused") {
+        Descriptor longer{"application/octet-stream", Digest::of("hello!"), 6, {}, {}};
+        MemoryReader bytes{"hello"};
+        CHECK_THROWS_AS(run_task(store.push(longer, bytes)), Error);
+    }
+    SUBCASE("tags move atomically and are listed") {
+        Manifest m;
+        m.config = empty_config_descriptor();
+        m.layers.push_back(blob);
+        auto bytes = serialize(m);
+        Descriptor md{std::string(media_type::oci_manifest), Digest::of(bytes), bytes.size(), {}, {}};
+        run_task(store.push_manifest(md, bytes, "v1"));
+        run_task(store.tag(md, "dev"));
+        CHECK(run_task(store.resolve("v1")).digest == md.digest);
+        CHECK(run_task(store.resolve(md.digest.str())).media_type == media_type::oci_manifest);
+        auto tags = run_task(store.tags());
+        CHECK(tags == std::vector<std::string>{"v1", "dev"});
+        run_task(store.tag(md, "v1")); // re-tagging does not duplicate
+        CHECK(run_task(store.tags()).size() == 2);
+        try {
+            run_task(store.resolve("nope"));
+            FAIL("resolved");
+        } catch (const Error& e) {
+            CHECK(e.errc() == Errc::not_found);
+        }
+    }
+}
+
+TEST_CASE("pack, copy between layouts, and extract round-trip files and a directory") {
+    TempDir tmp;
+    write(tmp.path / "in/compiled_artifacts.json", product);
+    write(tmp.path / "in/notes.txt", "notes");
+    write(tmp.path / "in/models/a/b.sql", "select 1");
+    write(tmp.path / "in/models/c.sql", "select 2");
+    fs::create_symlink("c.sql", tmp.path / "in/models/link.sql");
+
+    artifact::PackOptions options;
+    options.created = "2026-01-01T00:00:00Z";
+    options.annotations["team"] = "data";
+    auto packed = artifact::pack({tmp.path / "in/compiled_artifacts.json", tmp.path / "in/notes.txt",
+                                  tmp.path / "in/models"},
+                                 options);
+    auto& m = packed->manifest();
+    CHECK(m.artifact_type == media_type::floe_compiled_artifacts);
+    CHECK(m.annotations.at(std::string(annotation::product_name)) == "p");
+    CHECK(m.annotations.at("team") == "data");
+    REQUIRE(m.layers.size() == 3);
+    CHECK(m.layers[0].digest == Digest::of(product)); // pushed byte for byte
+    CHECK(m.layers[2].annotation(annotation::unpack) == "true");
+
+    // Same inputs, same manifest: directory tars are deterministic.
+    auto again = artifact::pack({tmp.path / "in/compiled_artifacts.json", tmp.path / "in/notes.txt",
+                                 tmp.path / "in/models"},
+                                options);
+    CHECK(again->manifest_bytes() == packed->manifest_bytes());
+
+    layout::LayoutTarget a(tmp.path / "a"), b(tmp.path / "b");
+    auto first = run_task(transfer::copy_graph(*packed, a, packed->manifest_descriptor(), "1.0.0"));
+    CHECK(first.blobs_copied == 4);
+    auto second = run_task(transfer::copy(a, b, "1.0.0", "1.0.0"));
+    CHECK(second.root.digest == packed->manifest_descriptor().digest);
+    auto third = run_task(transfer::copy(a, b, "1.0.0", "1.0.0"));
+    CHECK(third.blobs_copied == 0);
+    CHECK(third.blobs_skipped == 4);
+
+    auto out = tmp.path / "out";
+    auto result = run_task(artifact::extract_to_directory(b, "1.0.0", out));
+    CHECK(result.items.size() == 3);
+    CHECK(read(out / "compiled_artifacts.json") == product);
+    CHECK(read(out / "notes.txt") == "notes");
+    CHECK(read(out / "models/a/b.sql") == "select 1");
+    CHECK(fs::read_symlink(out / "models/link.sql") == "c.sql");
+    for (auto& e : fs::directory_iterator(out))
+        CHECK(e.path().filename().string().rfind(".floe-", 0) != 0); // staging is gone
+
+    SUBCASE("existing output is not overwritten unless asked") {
+        try {
+            run_task(artifact::extract_to_directory(b, "1.0.0", out));
+            FAIL("overwrote");
+        } catch (const Error& e) {
+            CHECK(e.errc() == Errc::conflict);
+        }
+        write(out / "notes.txt", "changed");
+        run_task(artifact::extract_to_directory(b, "1.0.0", out, {.overwrite = true}));
+        CHECK(read(out / "notes.txt") == "notes");
+    }
+}
+
+TEST_CASE("pack refuses bad inputs with invalid_artifact") {
+    TempDir tmp;
+    write(tmp.path / "x/compiled_artifacts.json", R"({"version":"1"})");
+    write(tmp.path / "a/same.txt", "1");
+    write(tmp.path / "b/same.txt", "2");
+    auto code = [](auto&& f) {
+        try {
+            f();
+        } catch (const Error& e) {
+            return e.errc();
+        }
+        return Errc::ok;
+    };
+    CHECK(code([&] { artifact::pack({tmp.path / "x/compiled_artifacts.json"}, {}); }) == Errc::invalid_artifact);
+    CHECK(code([&] { artifact::pack({tmp.path / "missing"}, {}); }) == Errc::invalid_artifact);
+    CHECK(code([&] { artifact::pack({tmp.path / "a/same.txt", tmp.path / "b/same.txt"}, {}); }) ==
+          Errc::invalid_artifact);
+    fs::create_directories(tmp.path / "d");
+    fs::create_symlink("/etc/passwd", tmp.path / "d/escape");
+    CHECK(code([&] { artifact::pack({tmp.path / "d"}, {}); }) == Errc::invalid_artifact);
+}
+
+TEST_CASE("unpacking refuses entries that escape, and links that lead out") {
+    TempDir tmp;
+    struct Case {
+        std::string name;
+        int type;
+        std::string link;
+    };
+    for (auto c : {Case{"../evil", AE_IFREG, ""}, Case{"/abs", AE_IFREG, ""},
+                   Case{"a/../../evil", AE_IFREG, ""}, Case{"ln", AE_IFLNK, "/etc/passwd"},
+                   Case{"ln", AE_IFLNK, "../../x"}, Case{"fifo", AE_IFIFO, ""}}) {
+        CAPTURE(c.name);
+        auto tar = tmp.path / "t.tar.gz";
+        make_tar(tar, c.name, c.type, c.link);
+        auto dest = tmp.path / "dest";
+        try {
+            artifact::unpack_archive(tar, dest);
+            FAIL("unpacked");
+        } catch (const Error& e) {
+            CHECK(e.errc() == Errc::unsafe_path);
+        }
+        CHECK_FALSE(fs::exists(tmp.path / "evil"));
+        fs::remove_all(dest);
+    }
+}
