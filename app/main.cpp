@@ -67,19 +67,27 @@ int main(int argc, char** argv) {
     CLI::App app{"floe: package data products, pipelines and configuration as OCI artifacts and "
                  "move them through OCI registries."};
     app.require_subcommand(1);
-    app.footer(std::string("\n") + reference_help +
-               "\n\nCredentials: FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD, or "
-               "FLOE_REGISTRY_TOKEN.\nExit codes: 0 ok, 1 other failure, 2 usage, 3 not found, "
-               "4 authentication, 5 verification, 6 network, 7 invalid input, 8 conflict, 9 local I/O.");
+    app.footer(
+        std::string("\n") + reference_help +
+        "\n\nCredentials: FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD, or "
+        "FLOE_REGISTRY_TOKEN.\nExit codes: 0 ok, 1 other failure, 2 usage, 3 not found, "
+        "4 authentication, 5 verification, 6 network, 7 invalid input, 8 conflict, 9 local I/O.");
     GlobalFlags g;
-    app.add_flag("-v,--verbose", g.verbose, "Log each HTTP request to stderr (credentials redacted)");
+    app.add_flag("-v,--verbose", g.verbose,
+                 "Log each HTTP request to stderr (credentials redacted)");
     app.add_option("--ca-file", g.ca_file, "Trust the CA certificates in this PEM file too")
-        ->envname("FLOE_CA_FILE")->check(CLI::ExistingFile);
-    app.add_flag("--insecure", g.insecure, "Skip TLS certificate verification (never in production)");
-    app.add_flag("--plain-http", g.plain_http, "Use http:// for registries (loopback hosts fall back to it by themselves)");
-    app.add_option("--concurrency", g.concurrency, "Blobs in flight")->check(CLI::Range(1, 64))->capture_default_str();
+        ->envname("FLOE_CA_FILE")
+        ->check(CLI::ExistingFile);
+    app.add_flag("--insecure", g.insecure,
+                 "Skip TLS certificate verification (never in production)");
+    app.add_flag("--plain-http", g.plain_http,
+                 "Use http:// for registries (loopback hosts fall back to it by themselves)");
+    app.add_option("--concurrency", g.concurrency, "Blobs in flight")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
     app.add_option("--timeout", g.timeout_seconds, "Seconds to wait for a connection or any byte")
-        ->check(CLI::Range(1, 3600))->capture_default_str();
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
 
     auto* artifact = app.add_subcommand("artifact", "Push, pull, inspect and copy artifacts");
     artifact->require_subcommand(1);
@@ -90,19 +98,23 @@ int main(int argc, char** argv) {
     std::vector<std::string> push_annotations;
     std::string push_type;
     bool push_zstd = false, push_json_out = false;
-    auto* push = artifact->add_subcommand("push", "Push files, directories or a compiled data product");
+    auto* push =
+        artifact->add_subcommand("push", "Push files, directories or a compiled data product");
     push->add_option("REF", push_ref, "Where to push (tag defaults to 'latest')")->required();
-    push->add_option("PATH", push_paths, "Files and directories (default: target/compiled_artifacts.json)");
-    push->add_option("-a,--annotation", push_annotations, "Manifest annotation key=value (repeatable)");
+    push->add_option("PATH", push_paths,
+                     "Files and directories (default: target/compiled_artifacts.json)");
+    push->add_option("-a,--annotation", push_annotations,
+                     "Manifest annotation key=value (repeatable)");
     push->add_option("--artifact-type", push_type, "Artifact type (default: detected)");
     push->add_flag("--zstd", push_zstd, "Compress directory layers with zstd instead of gzip");
     push->add_flag("--json", push_json_out, "Print the result as JSON");
-    push->footer("\nExamples:\n"
-                 "  floe artifact push registry.example.com/data/sales:1.4.0\n"
-                 "  floe artifact push ocidir://./store:dev target/compiled_artifacts.json models/\n"
-                 "  floe artifact push ghcr.io/acme/cfg:prod --annotation team=data conf.yaml\n"
-                 "Prints the manifest digest on stdout. Release tags (1.4.0, v1.4.0, 1.4.0-rc.1) are "
-                 "immutable; environment tags (dev, prod, latest, 1.4.0-prod) move.");
+    push->footer(
+        "\nExamples:\n"
+        "  floe artifact push registry.example.com/data/sales:1.4.0\n"
+        "  floe artifact push ocidir://./store:dev target/compiled_artifacts.json models/\n"
+        "  floe artifact push ghcr.io/acme/cfg:prod --annotation team=data conf.yaml\n"
+        "Prints the manifest digest on stdout. Release tags (1.4.0, v1.4.0, 1.4.0-rc.1) are "
+        "immutable; environment tags (dev, prod, latest, 1.4.0-prod) move.");
 
     // pull
     std::string pull_ref, pull_out;
@@ -120,7 +132,8 @@ int main(int argc, char** argv) {
     // inspect
     std::string inspect_ref;
     bool inspect_json_out = false;
-    auto* inspect = artifact->add_subcommand("inspect", "Show an artifact's manifest, annotations and layers");
+    auto* inspect =
+        artifact->add_subcommand("inspect", "Show an artifact's manifest, annotations and layers");
     inspect->add_option("REF", inspect_ref, "What to inspect (tag or digest)")->required();
     inspect->add_flag("--json", inspect_json_out, "Print as JSON");
     inspect->footer("\nExamples:\n"
@@ -130,9 +143,11 @@ int main(int argc, char** argv) {
     // copy
     std::string copy_from, copy_to;
     bool copy_json_out = false;
-    auto* copy = artifact->add_subcommand("copy", "Copy an artifact (or image) between registries and layouts");
+    auto* copy = artifact->add_subcommand(
+        "copy", "Copy an artifact (or image) between registries and layouts");
     copy->add_option("SRC", copy_from, "Source reference")->required();
-    copy->add_option("DST", copy_to, "Destination reference (tag defaults to the source's)")->required();
+    copy->add_option("DST", copy_to, "Destination reference (tag defaults to the source's)")
+        ->required();
     copy->add_flag("--json", copy_json_out, "Print the result as JSON");
     copy->footer("\nExamples:\n"
                  "  floe artifact copy registry.example.com/data/sales:1.4.0 ocidir://./mirror\n"
@@ -163,7 +178,8 @@ int main(int argc, char** argv) {
             else
                 fmt::print("{}\n", r.manifest.digest.str());
             fmt::print(stderr, "floe: pushed {}:{} ({} blobs, {} sent, {} already there)\n",
-                       ref.is_layout() ? "ocidir://" + ref.path : ref.registry + "/" + ref.repository,
+                       ref.is_layout() ? "ocidir://" + ref.path
+                                       : ref.registry + "/" + ref.repository,
                        r.tag, r.blobs_pushed, human_size(r.bytes_pushed), r.blobs_skipped);
         } else if (*pull) {
             auto ref = Reference::parse(pull_ref);

@@ -25,7 +25,9 @@ void write_descriptor(json::Writer& w, const Descriptor& d) {
     w.end_object();
 }
 
-std::string short_digest(const Digest& d) { return d.str().substr(0, 19); }
+std::string short_digest(const Digest& d) {
+    return d.str().substr(0, 19);
+}
 
 } // namespace
 
@@ -82,7 +84,8 @@ std::string inspect_text(const Reference& ref, const InspectResult& r) {
     } else if (r.index) {
         out += fmt::format("Manifests ({}):\n", r.index->manifests.size());
         for (auto& m : r.index->manifests)
-            out += fmt::format("  {}  {:>10}  {}\n", m.digest.str(), human_size(m.size), m.media_type);
+            out +=
+                fmt::format("  {}  {:>10}  {}\n", m.digest.str(), human_size(m.size), m.media_type);
     }
     return out;
 }

@@ -41,7 +41,8 @@ struct Client::Impl {
 
     explicit Impl(ClientOptions o)
         : options(std::move(o)), http(ioc.get_executor(), http_options(options)),
-          auth(http, options.credentials ? options.credentials : std::make_shared<EnvCredentials>()) {}
+          auth(http,
+               options.credentials ? options.credentials : std::make_shared<EnvCredentials>()) {}
 
     // Runs one operation on the event loop to completion; its exception comes out here.
     template <class T>
@@ -66,8 +67,8 @@ struct Client::Impl {
         auto host = ref.api_host();
         auto& reg = registries[host];
         if (!reg)
-            reg = std::make_shared<registry::Registry>(http, auth, host,
-                                                       registry::RegistryOptions{options.plain_http});
+            reg = std::make_shared<registry::Registry>(
+                http, auth, host, registry::RegistryOptions{options.plain_http});
         return std::make_unique<registry::RemoteTarget>(reg, ref.repository, push);
     }
 
@@ -78,12 +79,29 @@ struct Client::Impl {
     }
 };
 
+namespace {
+
+// Same config, same layers (digest, type, title), same artifact type and same annotations
+// apart from the creation time.
+bool same_content(const Manifest& a, const Manifest& b) {
+    auto without_created = [](Annotations an) {
+        an.erase(std::string(annotation::created));
+        return an;
+    };
+    return a.config.digest == b.config.digest && a.layers == b.layers &&
+           a.artifact_type == b.artifact_type &&
+           without_created(a.annotations) == without_created(b.annotations);
+}
+
+} // namespace
+
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Client::~Client() = default;
 
 PushResult Client::push(const Reference& ref, const PushOptions& options) {
     if (ref.digest)
-        fail(Errc::invalid_argument, "push takes a tag, not a digest: the digest is computed from the content");
+        fail(Errc::invalid_argument,
+             "push takes a tag, not a digest: the digest is computed from the content");
     std::string tag = ref.tag.empty() ? "latest" : ref.tag;
     artifact::PackOptions pack_options;
     pack_options.annotations = options.annotations;
@@ -102,14 +120,27 @@ PushResult Client::push(const Reference& ref, const PushOptions& options) {
                 if (e.errc() != Errc::not_found)
                     throw;
             }
-            if (existing && existing->digest != packed->manifest_descriptor().digest)
+            if (existing && existing->digest != packed->manifest_descriptor().digest) {
+                // The same files pushed again (only the created time differs) is not a change:
+                // the release stays as it is and the push succeeds without writing anything.
+                auto bytes = co_await dst->read_manifest(*existing);
+                if (media_type::is_manifest(existing->media_type) &&
+                    same_content(parse_manifest(bytes), packed->manifest())) {
+                    PushResult r;
+                    r.manifest = *existing;
+                    r.tag = tag;
+                    r.blobs_skipped = 1 + packed->manifest().layers.size();
+                    co_return r;
+                }
                 fail(Errc::conflict, "tag '" + tag + "' is a release version and already names " +
                                          existing->digest.str() + " in " + dst->describe() +
-                                         "; release tags are immutable: push a new version, or "
-                                         "use an environment tag such as " + tag + "-dev");
+                                         " with different content; release tags are immutable: "
+                                         "push a new version, or use an environment tag such as " +
+                                         tag + "-dev");
+            }
         }
-        auto copied = co_await transfer::copy_graph(*packed, *dst, packed->manifest_descriptor(), tag,
-                                                    impl_->copy_options());
+        auto copied = co_await transfer::copy_graph(*packed, *dst, packed->manifest_descriptor(),
+                                                    tag, impl_->copy_options());
         PushResult r;
         r.manifest = packed->manifest_descriptor();
         r.tag = tag;
@@ -124,8 +155,8 @@ PullResult Client::pull(const Reference& ref, const std::filesystem::path& out,
                         const PullOptions& options) {
     auto src = impl_->open(ref, false);
     return impl_->run([&]() -> Task<PullResult> {
-        auto extracted = co_await artifact::extract_to_directory(*src, ref.selector(), out,
-                                                                 {options.overwrite});
+        auto extracted =
+            co_await artifact::extract_to_directory(*src, ref.selector(), out, {options.overwrite});
         PullResult r;
         r.manifest = extracted.manifest;
         for (auto& item : extracted.items)
@@ -156,8 +187,10 @@ CopyResult Client::copy(const Reference& from, const Reference& to) {
     auto dst = impl_->open(to, true);
     std::string tag = !to.tag.empty() ? to.tag : from.tag;
     return impl_->run([&]() -> Task<CopyResult> {
-        auto copied = co_await transfer::copy(*src, *dst, from.selector(), tag, impl_->copy_options());
-        co_return CopyResult{copied.root, copied.blobs_copied, copied.blobs_skipped, copied.bytes_copied};
+        auto copied =
+            co_await transfer::copy(*src, *dst, from.selector(), tag, impl_->copy_options());
+        co_return CopyResult{copied.root, copied.blobs_copied, copied.blobs_skipped,
+                             copied.bytes_copied};
     }());
 }
 

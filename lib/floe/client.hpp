@@ -70,7 +70,7 @@ struct PullResult {
 };
 
 struct InspectResult {
-    Descriptor descriptor;     // what the reference resolved to
+    Descriptor descriptor;      // what the reference resolved to
     std::string manifest_bytes; // exactly as stored
     std::optional<Manifest> manifest;
     std::optional<Index> index;

@@ -13,11 +13,13 @@ using namespace floe::artifact;
 
 TEST_CASE("compiled_artifacts.json: valid product") {
     auto info = validate_compiled_artifacts(
-        R"({"version":"0.3.0","metadata":{"product_name":"sales","product_version":"1.4.0"},"x":[]})", "f.json");
+        R"({"version":"0.3.0","metadata":{"product_name":"sales","product_version":"1.4.0"},"x":[]})",
+        "f.json");
     CHECK(info.name == "sales");
     CHECK(info.version == "1.4.0");
     CHECK(info.artifacts_version == "0.3.0");
-    CHECK(validate_compiled_artifacts(R"({"version":3,"metadata":{"product_name":"a","product_version":"1"}})", "f")
+    CHECK(validate_compiled_artifacts(
+              R"({"version":3,"metadata":{"product_name":"a","product_version":"1"}})", "f")
               .artifacts_version == "3");
 }
 
@@ -41,15 +43,19 @@ TEST_CASE("compiled_artifacts.json: each defect is named") {
     expect(R"({"version":"1","metadata":[]})", "must be an object");
     expect(R"({"version":"1","metadata":{"product_version":"1"}})", "metadata.product_name");
     expect(R"({"version":"1","metadata":{"product_name":"a"}})", "metadata.product_version");
-    expect(R"({"version":"1","metadata":{"product_name":"","product_version":"1"}})", "metadata.product_name");
-    expect(R"({"version":null,"metadata":{"product_name":"a","product_version":"1"}})", "\"version\"");
+    expect(R"({"version":"1","metadata":{"product_name":"","product_version":"1"}})",
+           "metadata.product_name");
+    expect(R"({"version":null,"metadata":{"product_name":"a","product_version":"1"}})",
+           "\"version\"");
 }
 
 TEST_CASE("layer titles that would escape are refused") {
-    for (std::string ok : std::vector<std::string>{"a.txt", "dir/a.txt", "compiled_artifacts.json", "a..b", ".hidden"})
+    for (std::string ok : std::vector<std::string>{"a.txt", "dir/a.txt", "compiled_artifacts.json",
+                                                   "a..b", ".hidden"})
         CHECK_NOTHROW(check_relative_name(ok, "title"));
-    for (std::string bad : std::vector<std::string>{"", "/etc/passwd", "..", "../x", "a/../../b", "a/..", "a\\b", "a//b",
-                            ".", "./a", std::string("a\0b", 3)}) {
+    for (std::string bad :
+         std::vector<std::string>{"", "/etc/passwd", "..", "../x", "a/../../b", "a/..", "a\\b",
+                                  "a//b", ".", "./a", std::string("a\0b", 3)}) {
         CAPTURE(bad);
         try {
             check_relative_name(bad, "layer title");
@@ -78,8 +84,8 @@ TEST_CASE("tag policy: releases are immutable, environments move") {
         CHECK(is_semver_tag(t));
         CHECK(is_immutable_tag(t));
     }
-    for (auto t : {"latest", "dev", "staging", "prod", "1.2.3-prod", "v1.2.3-staging", "main", "1.2",
-                   "01.2.3", "1.2.3.4", "1.2.3-", "1.2.3-rc..1", "sha-abc"}) {
+    for (auto t : {"latest", "dev", "staging", "prod", "1.2.3-prod", "v1.2.3-staging", "main",
+                   "1.2", "01.2.3", "1.2.3.4", "1.2.3-", "1.2.3-rc..1", "sha-abc"}) {
         CAPTURE(t);
         CHECK_FALSE(is_immutable_tag(t));
     }

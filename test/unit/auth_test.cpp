@@ -36,13 +36,15 @@ TEST_CASE("scopes are merged per resource into a stable key") {
     CHECK(repository_scope("a/b", true) == "repository:a/b:pull,push");
     auto merged = merge_scopes({"repository:a:pull"}, {"repository:a:push", "repository:b:pull"});
     CHECK(merged == std::vector<std::string>{"repository:a:pull,push", "repository:b:pull"});
-    CHECK(merge_scopes({"repository:a:push,pull"}, {}) == std::vector<std::string>{"repository:a:pull,push"});
+    CHECK(merge_scopes({"repository:a:push,pull"}, {}) ==
+          std::vector<std::string>{"repository:a:pull,push"});
     // a challenge may carry space-separated scopes
     CHECK(merge_scopes({}, {"repository:a:pull repository:c:pull"}).size() == 2);
 }
 
 TEST_CASE("token answers") {
-    auto t = parse_token_answer(R"({"token":"abc","expires_in":300,"issued_at":"2026-01-01T00:00:00Z"})");
+    auto t = parse_token_answer(
+        R"({"token":"abc","expires_in":300,"issued_at":"2026-01-01T00:00:00Z"})");
     CHECK(t.token == "abc");
     CHECK(t.expires_in == 300);
     CHECK(parse_token_answer(R"({"access_token":"xyz"})").token == "xyz");

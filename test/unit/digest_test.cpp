@@ -29,10 +29,10 @@ TEST_CASE("digest parsing accepts exactly algorithm:lowercase-hex of the right l
     auto hex64 = std::string(64, 'a');
     CHECK(Digest::parse("sha256:" + hex64).hex() == hex64);
     CHECK(Digest::parse("sha512:" + std::string(128, '0')).algorithm() == DigestAlgorithm::sha512);
-    for (std::string bad : std::vector<std::string>{"", "sha256:", "sha256:" + std::string(63, 'a'),
-                            "sha256:" + std::string(65, 'a'), "sha256:" + std::string(64, 'A'),
-                            "md5:" + hex64, "sha256" + hex64, "sha256:" + std::string(63, 'a') + "g",
-                            "sha512:" + hex64}) {
+    for (std::string bad : std::vector<std::string>{
+             "", "sha256:", "sha256:" + std::string(63, 'a'), "sha256:" + std::string(65, 'a'),
+             "sha256:" + std::string(64, 'A'), "md5:" + hex64, "sha256" + hex64,
+             "sha256:" + std::string(63, 'a') + "g", "sha512:" + hex64}) {
         CAPTURE(bad);
         CHECK_FALSE(Digest::is_valid(bad));
         CHECK_THROWS_AS(Digest::parse(bad), Error);

@@ -42,7 +42,8 @@ std::string read(const fs::path& p) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
-const char* product = R"({"version":"1","metadata":{"product_name":"p","product_version":"1.0.0"}})";
+const char* product =
+    R"({"version":"1","metadata":{"product_name":"p","product_version":"1.0.0"}})";
 
 // A tar.gz with one entry of the given name and type.
 void make_tar(const fs::path& out, const std::string& name, int type = AE_IFREG,
@@ -97,7 +98,8 @@ TEST_CASE("layout: push verifies, resolve finds tags, index.json stays valid") {
         m.config = empty_config_descriptor();
         m.layers.push_back(blob);
         auto bytes = serialize(m);
-        Descriptor md{std::string(media_type::oci_manifest), Digest::of(bytes), bytes.size(), {}, {}};
+        Descriptor md{
+            std::string(media_type::oci_manifest), Digest::of(bytes), bytes.size(), {}, {}};
         run_task(store.push_manifest(md, bytes, "v1"));
         run_task(store.tag(md, "dev"));
         CHECK(run_task(store.resolve("v1")).digest == md.digest);
@@ -126,8 +128,8 @@ TEST_CASE("pack, copy between layouts, and extract round-trip files and a direct
     artifact::PackOptions options;
     options.created = "2026-01-01T00:00:00Z";
     options.annotations["team"] = "data";
-    auto packed = artifact::pack({tmp.path / "in/compiled_artifacts.json", tmp.path / "in/notes.txt",
-                                  tmp.path / "in/models"},
+    auto packed = artifact::pack({tmp.path / "in/compiled_artifacts.json",
+                                  tmp.path / "in/notes.txt", tmp.path / "in/models"},
                                  options);
     auto& m = packed->manifest();
     CHECK(m.artifact_type == media_type::floe_compiled_artifacts);
@@ -188,10 +190,12 @@ TEST_CASE("pack refuses bad inputs with invalid_artifact") {
         }
         return Errc::ok;
     };
-    CHECK(code([&] { artifact::pack({tmp.path / "x/compiled_artifacts.json"}, {}); }) == Errc::invalid_artifact);
-    CHECK(code([&] { artifact::pack({tmp.path / "missing"}, {}); }) == Errc::invalid_artifact);
-    CHECK(code([&] { artifact::pack({tmp.path / "a/same.txt", tmp.path / "b/same.txt"}, {}); }) ==
+    CHECK(code([&] { artifact::pack({tmp.path / "x/compiled_artifacts.json"}, {}); }) ==
           Errc::invalid_artifact);
+    CHECK(code([&] { artifact::pack({tmp.path / "missing"}, {}); }) == Errc::invalid_artifact);
+    CHECK(code([&] {
+              artifact::pack({tmp.path / "a/same.txt", tmp.path / "b/same.txt"}, {});
+          }) == Errc::invalid_artifact);
     fs::create_directories(tmp.path / "d");
     fs::create_symlink("/etc/passwd", tmp.path / "d/escape");
     CHECK(code([&] { artifact::pack({tmp.path / "d"}, {}); }) == Errc::invalid_artifact);

@@ -15,7 +15,9 @@ std::string sample_manifest() {
     return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
            R"("artifactType":"application/x-thing","config":{"mediaType":"application/vnd.oci.empty.v1+json",)"
            R"("digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},)"
-           R"("layers":[{"mediaType":"application/x-a","digest":")" + d1 + R"(","size":10,)"
+           R"("layers":[{"mediaType":"application/x-a","digest":")" +
+           d1 +
+           R"(","size":10,)"
            R"("annotations":{"org.opencontainers.image.title":"a.txt"}}],)"
            R"("annotations":{"k":"v","unknown":"\u00e9"}})";
 }
@@ -45,8 +47,9 @@ TEST_CASE("serialisation is deterministic and parses back to the same values") {
 }
 
 TEST_CASE("parse an index and sniff media types") {
-    std::string idx = R"({"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
-                      d2 + R"(","size":3,"platform":{"os":"linux"}}]})";
+    std::string idx =
+        R"({"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+        d2 + R"(","size":3,"platform":{"os":"linux"}}]})";
     auto i = parse_index(idx);
     REQUIRE(i.manifests.size() == 1);
     CHECK(i.manifests[0].digest.str() == d2);
@@ -69,9 +72,13 @@ TEST_CASE("malformed manifests are protocol errors naming the field") {
     expect("[]", "not an object");
     expect(R"({"schemaVersion":1})", "schemaVersion");
     expect(R"({"schemaVersion":2})", "config");
-    expect(R"({"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:zz","size":1}})", "digest");
-    expect(R"({"schemaVersion":2,"config":{"mediaType":"x","digest":")" + d1 + R"(","size":-1}})", "size");
-    expect(R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","config":{}})", "not an image manifest");
+    expect(R"({"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:zz","size":1}})",
+           "digest");
+    expect(R"({"schemaVersion":2,"config":{"mediaType":"x","digest":")" + d1 + R"(","size":-1}})",
+           "size");
+    expect(
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","config":{}})",
+        "not an image manifest");
 }
 
 TEST_CASE("manifests over 4 MiB are refused") {
@@ -84,6 +91,14 @@ TEST_CASE("json writer escapes") {
     json::append_string(out, "a\"b\\c\n\x01");
     CHECK(out == R"("a\"b\\c\n\u0001")");
     json::Writer w;
-    w.begin_object().key("a").value(1).key("b").begin_array().value("x").value(true).end_array().end_object();
+    w.begin_object()
+        .key("a")
+        .value(1)
+        .key("b")
+        .begin_array()
+        .value("x")
+        .value(true)
+        .end_array()
+        .end_object();
     CHECK(w.str() == R"({"a":1,"b":["x",true]})");
 }

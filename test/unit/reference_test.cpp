@@ -54,18 +54,20 @@ TEST_CASE("layout references") {
 }
 
 TEST_CASE("str() round-trips") {
-    for (std::string text : std::vector<std::string>{"registry.example.com:5000/team/product:1.2.3",
-                             "ocidir://./store:dev", "localhost/a@sha256:" + hex64}) {
+    for (std::string text :
+         std::vector<std::string>{"registry.example.com:5000/team/product:1.2.3",
+                                  "ocidir://./store:dev", "localhost/a@sha256:" + hex64}) {
         CAPTURE(text);
         CHECK(Reference::parse(Reference::parse(text).str()).str() == Reference::parse(text).str());
     }
 }
 
 TEST_CASE("malformed references fail with invalid_reference") {
-    for (std::string bad : std::vector<std::string>{"", "host.io/Upper/case", "host.io/x:a+b", "host.io/x@sha256:123",
-                            "host.io/x:", "ftp://host/x", "host.io/-x", "host.io/x//y",
-                            "host.io/x:" + std::string(129, 'a'), "ocidir://", "ocidir://:tag",
-                            "host.io:port/x"}) {
+    for (std::string bad :
+         std::vector<std::string>{"", "host.io/Upper/case", "host.io/x:a+b", "host.io/x@sha256:123",
+                                  "host.io/x:", "ftp://host/x", "host.io/-x", "host.io/x//y",
+                                  "host.io/x:" + std::string(129, 'a'), "ocidir://",
+                                  "ocidir://:tag", "host.io:port/x"}) {
         CAPTURE(bad);
         try {
             Reference::parse(bad);

@@ -7,7 +7,8 @@ using namespace floe::registry;
 using namespace std::chrono_literals;
 
 TEST_CASE("error bodies from the distribution spec") {
-    auto e = parse_error_body(R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]})");
+    auto e = parse_error_body(
+        R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]})");
     REQUIRE(e.size() == 1);
     CHECK(e[0].code == "MANIFEST_UNKNOWN");
     CHECK(e[0].message == "manifest unknown");

@@ -35,10 +35,12 @@ T run_task(Task<T> task, std::chrono::seconds deadline = std::chrono::seconds(30
 }
 
 inline void run_task(Task<void> task, std::chrono::seconds deadline = std::chrono::seconds(30)) {
-    run_task([](Task<void> t) -> Task<bool> {
-        co_await std::move(t);
-        co_return true;
-    }(std::move(task)), deadline);
+    run_task(
+        [](Task<void> t) -> Task<bool> {
+            co_await std::move(t);
+            co_return true;
+        }(std::move(task)),
+        deadline);
 }
 
 } // namespace floe::test

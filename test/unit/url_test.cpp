@@ -43,7 +43,8 @@ TEST_CASE("add_query percent-encodes") {
 }
 
 TEST_CASE("redaction removes signatures, tokens and upload state") {
-    auto u = Url::parse("https://s3.io/b/k?X-Amz-Signature=secret&X-Amz-Credential=AKIA&digest=sha256:1&_state=st");
+    auto u = Url::parse(
+        "https://s3.io/b/k?X-Amz-Signature=secret&X-Amz-Credential=AKIA&digest=sha256:1&_state=st");
     auto r = redact(u);
     CHECK(r.find("secret") == std::string::npos);
     CHECK(r.find("AKIA") == std::string::npos);

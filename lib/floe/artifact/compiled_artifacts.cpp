@@ -30,7 +30,8 @@ bool scalar_text(simdjson::dom::element el, std::string& out) {
 ProductInfo validate_compiled_artifacts(std::string_view json, std::string_view path) {
     std::string where(path);
     auto bad = [&](const std::string& why) {
-        fail(Errc::invalid_artifact, where + ": " + why + "; fix the file (rebuild the product) and push again");
+        fail(Errc::invalid_artifact,
+             where + ": " + why + "; fix the file (rebuild the product) and push again");
     };
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
@@ -50,7 +51,8 @@ ProductInfo validate_compiled_artifacts(std::string_view json, std::string_view 
         bad("missing field \"metadata\"");
     if (!metadata.is_object())
         bad("field \"metadata\" must be an object");
-    for (auto [field, out] : {std::pair{"product_name", &info.name}, std::pair{"product_version", &info.version}}) {
+    for (auto [field, out] :
+         {std::pair{"product_name", &info.name}, std::pair{"product_version", &info.version}}) {
         auto f = metadata[field];
         if (f.error())
             bad(std::string("missing field \"metadata.") + field + "\"");

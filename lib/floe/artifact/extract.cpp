@@ -22,7 +22,8 @@ class StagingDir {
     explicit StagingDir(const fs::path& out) {
         std::string tmpl = (out / ".floe-pull-XXXXXX").string();
         if (!::mkdtemp(tmpl.data()))
-            fail(Errc::io, "cannot create a staging directory in " + out.string() + ": " + std::strerror(errno));
+            fail(Errc::io, "cannot create a staging directory in " + out.string() + ": " +
+                               std::strerror(errno));
         path_ = tmpl;
     }
     ~StagingDir() {
@@ -44,12 +45,13 @@ bool is_tar_layer(const Descriptor& d) {
 
 } // namespace
 
-Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference, const fs::path& out,
-                                         const ExtractOptions& options) {
+Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference,
+                                         const fs::path& out, const ExtractOptions& options) {
     ExtractResult result;
     result.manifest = co_await src.resolve(reference);
     if (media_type::is_index(result.manifest.media_type))
-        fail(Errc::unsupported, "'" + std::string(reference) + "' is an image index; pull one of its manifests by digest");
+        fail(Errc::unsupported, "'" + std::string(reference) +
+                                    "' is an image index; pull one of its manifests by digest");
     auto bytes = co_await src.read_manifest(result.manifest);
     auto manifest = parse_manifest(bytes);
 
@@ -85,14 +87,15 @@ Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference
     for (auto& layer : layers) {
         auto final_path = safe_join(out, layer.title(), "layer title");
         if (!options.overwrite && fs::exists(fs::symlink_status(final_path)))
-            fail(Errc::conflict, final_path.string() + " already exists; remove it or pass --overwrite");
+            fail(Errc::conflict,
+                 final_path.string() + " already exists; remove it or pass --overwrite");
     }
 
     StagingDir staging(out);
     for (auto& layer : layers) {
         auto reader = co_await src.fetch(layer, 0);
-        auto tmp = co_await layout::receive_verified(*reader, layer, staging.path(),
-                                                     "layer '" + layer.title() + "' from " + src.describe());
+        auto tmp = co_await layout::receive_verified(
+            *reader, layer, staging.path(), "layer '" + layer.title() + "' from " + src.describe());
         auto staged = staging.path() / "items" / layer.title();
         fs::create_directories(staged.parent_path());
         if (is_tar_layer(layer)) {
@@ -112,7 +115,8 @@ Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference
             fs::remove_all(final_path);
         fs::rename(staged, final_path, ec);
         if (ec)
-            fail(Errc::io, "cannot move " + layer.title() + " into " + out.string() + ": " + ec.message());
+            fail(Errc::io,
+                 "cannot move " + layer.title() + " into " + out.string() + ": " + ec.message());
         result.items.push_back({layer, final_path, directory});
     }
     cleanup.armed = false;

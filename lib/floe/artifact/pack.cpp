@@ -86,7 +86,8 @@ Descriptor describe_file(const fs::path& path, std::string media_type) {
     return d;
 }
 
-std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths, const PackOptions& options) {
+std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths,
+                                     const PackOptions& options) {
     if (paths.empty())
         fail(Errc::invalid_argument, "nothing to push: give at least one file or directory");
     std::unique_ptr<PackedArtifact> art(new PackedArtifact());
@@ -100,7 +101,8 @@ std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths, const P
         std::error_code ec;
         auto status = fs::status(path, ec);
         if (ec || !fs::exists(status))
-            fail(Errc::invalid_artifact, "cannot push " + path.string() + ": no such file or directory");
+            fail(Errc::invalid_artifact,
+                 "cannot push " + path.string() + ": no such file or directory");
         auto title = path.filename().string();
         if (title.empty() || title == "." || title == "..")
             title = fs::absolute(path).lexically_normal().parent_path().filename().string();
@@ -114,7 +116,8 @@ std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths, const P
                 if (const char* dir = ::mkdtemp(tmpl))
                     art->scratch_ = dir;
                 else
-                    fail(Errc::io, std::string("cannot create a temporary directory: ") + std::strerror(errno));
+                    fail(Errc::io, std::string("cannot create a temporary directory: ") +
+                                       std::strerror(errno));
             }
             bool zstd = options.compression == Compression::zstd;
             auto tar = art->scratch_ / (title + (zstd ? ".tar.zst" : ".tar.gz"));
@@ -141,8 +144,8 @@ std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths, const P
     }
 
     m.artifact_type = !options.artifact_type.empty() ? options.artifact_type
-                      : product                      ? std::string(media_type::floe_compiled_artifacts)
-                                                     : std::string(media_type::floe_bundle);
+                      : product ? std::string(media_type::floe_compiled_artifacts)
+                                : std::string(media_type::floe_bundle);
     m.annotations[std::string(annotation::created)] =
         options.created.empty() ? created_timestamp() : options.created;
     if (product) {
@@ -173,7 +176,8 @@ Task<bool> PackedArtifact::exists(const Descriptor& desc) {
         files_.contains(desc.digest);
 }
 
-Task<std::unique_ptr<BlobReader>> PackedArtifact::fetch(const Descriptor& desc, std::uint64_t offset) {
+Task<std::unique_ptr<BlobReader>> PackedArtifact::fetch(const Descriptor& desc,
+                                                        std::uint64_t offset) {
     if (desc.digest == manifest_.config.digest)
         co_return std::make_unique<MemoryReader>(std::string(empty_config_bytes).substr(offset));
     auto it = files_.find(desc.digest);
@@ -182,7 +186,9 @@ Task<std::unique_ptr<BlobReader>> PackedArtifact::fetch(const Descriptor& desc, 
     co_return std::make_unique<FileReader>(it->second.string(), offset);
 }
 
-Task<Descriptor> PackedArtifact::resolve(std::string_view) { co_return manifest_desc_; }
+Task<Descriptor> PackedArtifact::resolve(std::string_view) {
+    co_return manifest_desc_;
+}
 
 Task<std::string> PackedArtifact::read_manifest(const Descriptor& desc) {
     if (desc.digest != manifest_desc_.digest)
@@ -190,12 +196,20 @@ Task<std::string> PackedArtifact::read_manifest(const Descriptor& desc) {
     co_return manifest_bytes_;
 }
 
-Task<void> PackedArtifact::push(const Descriptor&, BlobReader&) { read_only(); co_return; }
+Task<void> PackedArtifact::push(const Descriptor&, BlobReader&) {
+    read_only();
+    co_return;
+}
 Task<void> PackedArtifact::push_manifest(const Descriptor&, std::string_view, std::string_view) {
     read_only();
     co_return;
 }
-Task<void> PackedArtifact::tag(const Descriptor&, std::string_view) { read_only(); co_return; }
-Task<std::vector<std::string>> PackedArtifact::tags() { co_return std::vector<std::string>{}; }
+Task<void> PackedArtifact::tag(const Descriptor&, std::string_view) {
+    read_only();
+    co_return;
+}
+Task<std::vector<std::string>> PackedArtifact::tags() {
+    co_return std::vector<std::string>{};
+}
 
 } // namespace floe::artifact

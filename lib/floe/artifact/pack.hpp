@@ -15,9 +15,9 @@
 namespace floe::artifact {
 
 struct PackOptions {
-    Annotations annotations;       // the user's own, added to the manifest
-    std::string artifact_type;     // overrides the detected type
-    std::string created;           // RFC 3339; default: SOURCE_DATE_EPOCH, else now
+    Annotations annotations;                     // the user's own, added to the manifest
+    std::string artifact_type;                   // overrides the detected type
+    std::string created;                         // RFC 3339; default: SOURCE_DATE_EPOCH, else now
     Compression compression = Compression::gzip; // for directory layers
 };
 

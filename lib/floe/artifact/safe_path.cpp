@@ -46,9 +46,9 @@ fs::path safe_join(const fs::path& root, std::string_view name, std::string_view
         cur /= *it;
         std::error_code ec;
         if (fs::is_symlink(fs::symlink_status(cur, ec)))
-            fail(Errc::unsafe_path, std::string(what) + " '" + std::string(name) + "' is refused: " +
-                                        cur.string() + " is a symlink (it could lead outside " +
-                                        root.string() + ")");
+            fail(Errc::unsafe_path,
+                 std::string(what) + " '" + std::string(name) + "' is refused: " + cur.string() +
+                     " is a symlink (it could lead outside " + root.string() + ")");
     }
     return root / rel;
 }

@@ -6,8 +6,8 @@
 namespace floe::artifact {
 namespace {
 
-constexpr std::array<std::string_view, 7> environments = {"dev", "development", "test", "staging",
-                                                          "stage", "prod", "production"};
+constexpr std::array<std::string_view, 7> environments = {
+    "dev", "development", "test", "staging", "stage", "prod", "production"};
 
 bool numeric_identifier(std::string_view s) {
     if (s.empty() || (s.size() > 1 && s.front() == '0'))
@@ -76,6 +76,8 @@ bool is_environment_tag(std::string_view tag) {
     return !environment_suffix(tag).empty() && is_semver_tag(tag.substr(0, tag.rfind('-')));
 }
 
-bool is_immutable_tag(std::string_view tag) { return is_semver_tag(tag) && !is_environment_tag(tag); }
+bool is_immutable_tag(std::string_view tag) {
+    return is_semver_tag(tag) && !is_environment_tag(tag);
+}
 
 } // namespace floe::artifact

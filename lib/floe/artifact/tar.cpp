@@ -53,7 +53,8 @@ void pack_directory(const fs::path& dir, const fs::path& out, Compression compre
                     std::optional<std::int64_t> mtime_clamp) {
     std::vector<fs::path> entries;
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec))
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+         it.increment(ec))
         entries.push_back(it->path());
     if (ec)
         fail(Errc::io, "cannot read directory " + dir.string() + ": " + ec.message());
@@ -67,7 +68,8 @@ void pack_directory(const fs::path& dir, const fs::path& out, Compression compre
     } else {
         archive_write_add_filter_zstd(a.get());
     }
-    check(a.get(), archive_write_open_filename(a.get(), out.c_str()), "cannot write " + out.string());
+    check(a.get(), archive_write_open_filename(a.get(), out.c_str()),
+          "cannot write " + out.string());
 
     std::vector<char> buf(1024 * 1024);
     for (auto& path : entries) {
@@ -96,7 +98,9 @@ void pack_directory(const fs::path& dir, const fs::path& out, Compression compre
             archive_entry_set_filetype(e.get(), AE_IFLNK);
             archive_entry_set_symlink(e.get(), target.c_str());
         } else {
-            fail(Errc::invalid_artifact, path.string() + " is not a regular file, directory or symlink; remove it before pushing");
+            fail(Errc::invalid_artifact,
+                 path.string() +
+                     " is not a regular file, directory or symlink; remove it before pushing");
         }
         check(a.get(), archive_write_header(a.get(), e.get()), "cannot add " + rel);
         if (S_ISREG(st.st_mode)) {
@@ -108,7 +112,8 @@ void pack_directory(const fs::path& dir, const fs::path& out, Compression compre
                 auto n = ::read(fd, buf.data(), buf.size());
                 if (n <= 0) {
                     ::close(fd);
-                    fail(Errc::io, "cannot read " + path.string() + " (did it change while packing?)");
+                    fail(Errc::io,
+                         "cannot read " + path.string() + " (did it change while packing?)");
                 }
                 archive_write_data(a.get(), buf.data(), static_cast<std::size_t>(n));
                 left -= n;
@@ -127,8 +132,8 @@ void unpack_archive(const fs::path& archive_path, const fs::path& dest) {
     archive_read_support_filter_zstd(a.get());
     archive_read_support_filter_none(a.get());
     if (archive_read_open_filename(a.get(), archive_path.c_str(), 1024 * 1024) != ARCHIVE_OK)
-        fail(Errc::verification_failed, "layer is not a readable tar archive: " +
-                                            archive_message(a.get()));
+        fail(Errc::verification_failed,
+             "layer is not a readable tar archive: " + archive_message(a.get()));
     fs::create_directories(dest);
 
     // libarchive's own guards too, on top of our checks: no "..", never write through a
@@ -155,7 +160,8 @@ void unpack_archive(const fs::path& archive_path, const fs::path& dest) {
         check_relative_name(name, "tar entry");
         auto type = archive_entry_filetype(e);
         if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
-            fail(Errc::unsafe_path, "tar entry '" + name + "' is a device, fifo or socket; refused");
+            fail(Errc::unsafe_path,
+                 "tar entry '" + name + "' is a device, fifo or socket; refused");
         if (type == AE_IFLNK) {
             std::string target = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
             if (!link_stays_inside(name, target))
@@ -178,7 +184,8 @@ void unpack_archive(const fs::path& archive_path, const fs::path& dest) {
             std::size_t size;
             la_int64_t offset;
             while ((rc = archive_read_data_block(a.get(), &block, &size, &offset)) == ARCHIVE_OK)
-                check(disk.get(), static_cast<int>(archive_write_data_block(disk.get(), block, size, offset)),
+                check(disk.get(),
+                      static_cast<int>(archive_write_data_block(disk.get(), block, size, offset)),
                       "cannot write " + name);
             if (rc != ARCHIVE_EOF)
                 fail(Errc::verification_failed, "corrupt tar layer at '" + name + "'");

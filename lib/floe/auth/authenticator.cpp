@@ -50,6 +50,8 @@ std::optional<std::string> Authenticator::cached(const std::string& registry, co
             return basic_authorization(c->username, c->password);
         return std::nullopt;
     }
+    if (auto c = credentials_for(registry); c && !c->registry_token.empty())
+        return "Bearer " + c->registry_token; // a token given to us is used as it is
     auto key = cache_key(url, merge_scopes(scopes, {}));
     auto tok = tokens_.find(key);
     if (tok == tokens_.end() || tok->second.expires <= clock::now())
@@ -57,11 +59,9 @@ std::optional<std::string> Authenticator::cached(const std::string& registry, co
     return "Bearer " + tok->second.value;
 }
 
-Task<std::optional<std::string>>
-Authenticator::on_unauthorized(const std::string& registry, const http::Url& url,
-                               const http::Response& response,
-                               const std::vector<std::string>& scopes,
-                               const std::optional<std::string>& sent) {
+Task<std::optional<std::string>> Authenticator::on_unauthorized(
+    const std::string& registry, const http::Url& url, const http::Response& response,
+    const std::vector<std::string>& scopes, const std::optional<std::string>& sent) {
     auto header = response.headers.get("WWW-Authenticate");
     if (!header)
         co_return std::nullopt;
@@ -130,8 +130,8 @@ Task<Authenticator::Token> Authenticator::fetch_token(const std::string& registr
         for (auto& s : scopes)
             scope_list += (scope_list.empty() ? "" : " ") + s;
         req.body = "grant_type=refresh_token&client_id=floe&service=" +
-                   http::percent_encode(state.service) + "&scope=" +
-                   http::percent_encode(scope_list) +
+                   http::percent_encode(state.service) +
+                   "&scope=" + http::percent_encode(scope_list) +
                    "&refresh_token=" + http::percent_encode(creds->identity_token);
     } else {
         if (!state.service.empty())

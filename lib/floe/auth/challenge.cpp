@@ -121,7 +121,8 @@ std::vector<std::string> merge_scopes(const std::vector<std::string>& a,
         for (std::size_t start = 0; start < scope.size();) {
             // A challenge may carry several space-separated scopes.
             auto space = scope.find(' ', start);
-            std::string one = scope.substr(start, space == std::string::npos ? space : space - start);
+            std::string one =
+                scope.substr(start, space == std::string::npos ? space : space - start);
             start = space == std::string::npos ? scope.size() : space + 1;
             auto colon = one.rfind(':');
             if (one.empty() || colon == std::string::npos)
@@ -165,7 +166,8 @@ TokenAnswer parse_token_answer(std::string_view json) {
     else if (obj["access_token"].get(s) == simdjson::SUCCESS && !s.empty())
         t.token = std::string(s);
     else
-        fail(Errc::protocol, "the token service's answer has neither \"token\" nor \"access_token\"");
+        fail(Errc::protocol,
+             "the token service's answer has neither \"token\" nor \"access_token\"");
     if (obj["refresh_token"].get(s) == simdjson::SUCCESS)
         t.refresh_token = std::string(s);
     std::int64_t expires = 0;

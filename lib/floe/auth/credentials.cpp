@@ -9,7 +9,9 @@ std::optional<Credentials> EnvCredentials::lookup(std::string_view) const {
         const char* v = std::getenv(name);
         return v ? std::string(v) : std::string();
     };
-    Credentials c{get("FLOE_REGISTRY_USERNAME"), get("FLOE_REGISTRY_PASSWORD"), {},
+    Credentials c{get("FLOE_REGISTRY_USERNAME"),
+                  get("FLOE_REGISTRY_PASSWORD"),
+                  {},
                   get("FLOE_REGISTRY_TOKEN")};
     if (c.username.empty() && c.password.empty() && c.registry_token.empty())
         return std::nullopt;

@@ -50,7 +50,8 @@ Digest Digest::parse(std::string_view text) {
              "invalid digest '" + std::string(text.substr(0, 140)) +
                  "': expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>");
     auto colon = text.find(':');
-    auto algo = text.substr(0, colon) == "sha256" ? DigestAlgorithm::sha256 : DigestAlgorithm::sha512;
+    auto algo =
+        text.substr(0, colon) == "sha256" ? DigestAlgorithm::sha256 : DigestAlgorithm::sha512;
     return Digest(algo, std::string(text.substr(colon + 1)));
 }
 

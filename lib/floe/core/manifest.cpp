@@ -13,7 +13,9 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-[[noreturn]] void bad(const std::string& what) { fail(Errc::protocol, "malformed manifest: " + what); }
+[[noreturn]] void bad(const std::string& what) {
+    fail(Errc::protocol, "malformed manifest: " + what);
+}
 
 std::string get_string(object obj, std::string_view key, bool required, std::string_view where) {
     std::string_view v;
@@ -113,12 +115,15 @@ void write_annotations(json::Writer& w, const Annotations& a) {
 
 } // namespace
 
-std::string Descriptor::title() const { return annotation(annotation::title); }
+std::string Descriptor::title() const {
+    return annotation(annotation::title);
+}
 
 Descriptor empty_config_descriptor() {
     Descriptor d;
     d.media_type = std::string(media_type::empty_json);
-    d.digest = Digest::parse("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+    d.digest =
+        Digest::parse("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
     d.size = 2;
     return d;
 }

@@ -13,8 +13,10 @@ inline constexpr std::string_view docker_manifest_list =
     "application/vnd.docker.distribution.manifest.list.v2+json";
 inline constexpr std::string_view empty_json = "application/vnd.oci.empty.v1+json";
 inline constexpr std::string_view oci_layer_tar = "application/vnd.oci.image.layer.v1.tar";
-inline constexpr std::string_view oci_layer_tar_gzip = "application/vnd.oci.image.layer.v1.tar+gzip";
-inline constexpr std::string_view oci_layer_tar_zstd = "application/vnd.oci.image.layer.v1.tar+zstd";
+inline constexpr std::string_view oci_layer_tar_gzip =
+    "application/vnd.oci.image.layer.v1.tar+gzip";
+inline constexpr std::string_view oci_layer_tar_zstd =
+    "application/vnd.oci.image.layer.v1.tar+zstd";
 
 // floe's artifact types and layer types.
 inline constexpr std::string_view floe_compiled_artifacts =
@@ -31,8 +33,12 @@ inline constexpr std::string_view manifest_accept =
 inline bool is_manifest(std::string_view mt) {
     return mt == oci_manifest || mt == docker_manifest;
 }
-inline bool is_index(std::string_view mt) { return mt == oci_index || mt == docker_manifest_list; }
-inline bool is_manifest_or_index(std::string_view mt) { return is_manifest(mt) || is_index(mt); }
+inline bool is_index(std::string_view mt) {
+    return mt == oci_index || mt == docker_manifest_list;
+}
+inline bool is_manifest_or_index(std::string_view mt) {
+    return is_manifest(mt) || is_index(mt);
+}
 
 } // namespace floe::media_type
 

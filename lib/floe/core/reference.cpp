@@ -7,7 +7,9 @@
 namespace floe {
 namespace {
 
-bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_lower_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 bool is_valid_component(std::string_view c) {
     if (c.empty() || !is_lower_alnum(c.front()) || !is_lower_alnum(c.back()))
@@ -78,8 +80,8 @@ bool is_valid_host(std::string_view host) {
 }
 
 [[noreturn]] void bad(std::string_view text, const std::string& why) {
-    fail(Errc::invalid_reference, "invalid reference '" + std::string(text.substr(0, 200)) +
-                                      "': " + why);
+    fail(Errc::invalid_reference,
+         "invalid reference '" + std::string(text.substr(0, 200)) + "': " + why);
 }
 
 // Splits "<name>[:tag][@digest]" (the name may not contain '@'; a ':' after the last '/' is a tag).

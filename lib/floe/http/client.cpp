@@ -180,7 +180,9 @@ struct Response::Impl {
     std::unique_ptr<Connection> conn;
     bhttp::response_parser<bhttp::buffer_body> parser;
     std::chrono::milliseconds io_timeout{60'000};
-    std::string where; // redacted URL for messages
+    std::string where;       // redacted URL for messages
+    std::uint64_t limit = 0; // body bytes this response may deliver
+    std::uint64_t received = 0;
     bool done = false;
 
     // The body has been read: the connection may serve the next request.
@@ -224,6 +226,13 @@ Task<std::size_t> Response::read(std::span<std::byte> buf) {
                 fail(Errc::too_large, "response body from " + I.where + " is over its limit");
             network_failure("connection lost while reading", I.where, ec);
         }
+        I.received += got;
+        if (I.received > I.limit) {
+            I.conn.reset();
+            I.done = true;
+            fail(Errc::too_large, "response body from " + I.where + " is larger than " +
+                                      std::to_string(I.limit) + " bytes; refusing to read on");
+        }
         if (I.parser.is_done())
             I.finish();
         if (got > 0)
@@ -261,15 +270,21 @@ class ResponseReader final : public BlobReader {
 };
 } // namespace
 
-std::unique_ptr<BlobReader> Response::as_reader() { return std::make_unique<ResponseReader>(*this); }
+std::unique_ptr<BlobReader> Response::as_reader() {
+    return std::make_unique<ResponseReader>(*this);
+}
 
 // ---- Client ---------------------------------------------------------------------------------
 
 Client::Client(asio::any_io_executor ex, ClientOptions options)
     : impl_(std::make_shared<Impl>(std::move(ex), std::move(options))) {}
 Client::~Client() = default;
-const ClientOptions& Client::options() const { return impl_->opt; }
-asio::any_io_executor Client::executor() const { return impl_->ex; }
+const ClientOptions& Client::options() const {
+    return impl_->opt;
+}
+asio::any_io_executor Client::executor() const {
+    return impl_->ex;
+}
 
 namespace {
 
@@ -311,7 +326,8 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
 
     conn->lowest().expires_after(opt.io_timeout);
     if (!streamed || length == 0) {
-        auto [ec, n] = co_await conn->visit([&](auto& s) { return bhttp::async_write(s, sr, use_tuple); });
+        auto [ec, n] =
+            co_await conn->visit([&](auto& s) { return bhttp::async_write(s, sr, use_tuple); });
         if (ec)
             write_failed(ec);
     } else {
@@ -322,7 +338,8 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
         std::vector<std::byte> chunk(stream_chunk);
         std::uint64_t sent = 0;
         while (sent < length) {
-            auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), length - sent));
+            auto want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), length - sent));
             auto n = co_await req.stream->read(std::span(chunk.data(), want));
             if (n == 0)
                 fail(Errc::io, "upload source ended after " + std::to_string(sent) + " of " +
@@ -332,7 +349,8 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
             msg.body().size = n;
             msg.body().more = sent < length;
             conn->lowest().expires_after(opt.io_timeout);
-            auto [ec, w] = co_await conn->visit([&](auto& s) { return bhttp::async_write(s, sr, use_tuple); });
+            auto [ec, w] =
+                co_await conn->visit([&](auto& s) { return bhttp::async_write(s, sr, use_tuple); });
             if (ec == bhttp::error::need_buffer)
                 ec = {};
             if (ec)
@@ -346,7 +364,9 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
     I.client = client;
     I.io_timeout = opt.io_timeout;
     I.where = where;
-    I.parser.body_limit(req.max_body);
+    // The limit depends on the status (an error body may be longer than the blob asked for), so
+    // it is enforced while reading rather than by the parser.
+    I.parser.body_limit(boost::none);
     if (req.method == "HEAD")
         I.parser.skip(true);
     conn->lowest().expires_after(opt.io_timeout);
@@ -367,6 +387,12 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
         resp.headers.add(std::string(f.name_string()), std::string(f.value()));
     if (auto cl = I.parser.content_length())
         resp.content_length = *cl;
+    const bool success = resp.status >= 200 && resp.status < 300;
+    I.limit = success ? req.max_body : std::max<std::uint64_t>(req.max_body, 64 * 1024);
+    if (resp.content_length && *resp.content_length > I.limit && req.method != "HEAD")
+        fail(Errc::too_large, "response from " + where + " announces " +
+                                  std::to_string(*resp.content_length) + " bytes, more than the " +
+                                  std::to_string(I.limit) + " expected");
     resp.url = req.url;
     if (I.parser.is_done())
         I.finish();
@@ -406,7 +432,8 @@ Task<Response> Client::send(Request req) {
             fail(Errc::protocol, "too many redirects from " + redact(req.url));
         Url next = req.url.resolve(*location);
         if (req.url.is_https() && !next.is_https())
-            fail(Errc::protocol, "refusing a redirect from https to plain http (" + redact(next) + ")");
+            fail(Errc::protocol,
+                 "refusing a redirect from https to plain http (" + redact(next) + ")");
         // Credentials belong to one origin: never carry them to object storage or anywhere else.
         if (next.origin() != req.url.origin())
             req.headers.erase("Authorization");

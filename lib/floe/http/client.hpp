@@ -22,7 +22,9 @@ namespace floe::http {
 class Fields {
   public:
     void set(std::string name, std::string value);
-    void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+    void add(std::string name, std::string value) {
+        items_.emplace_back(std::move(name), std::move(value));
+    }
     void erase(std::string_view name);
     std::optional<std::string> get(std::string_view name) const;
     std::vector<std::string> get_all(std::string_view name) const;
@@ -76,8 +78,8 @@ class Response {
 using Logger = std::function<void(std::string_view line)>;
 
 struct ClientOptions {
-    std::string ca_file;                // extra trusted CAs (PEM), on top of the system store
-    bool insecure_skip_verify = false;  // TLS without certificate checks: for tests only
+    std::string ca_file;               // extra trusted CAs (PEM), on top of the system store
+    bool insecure_skip_verify = false; // TLS without certificate checks: for tests only
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds io_timeout{60'000}; // no byte moved for this long: give up
     int max_redirects = 5;

@@ -14,13 +14,15 @@ Url from_boost(const boost::urls::url_view& u, std::string_view text) {
     Url out;
     out.scheme = std::string(u.scheme());
     if (out.scheme != "http" && out.scheme != "https")
-        fail(Errc::invalid_argument, "unsupported URL scheme in '" + std::string(text.substr(0, 100)) + "'");
+        fail(Errc::invalid_argument,
+             "unsupported URL scheme in '" + std::string(text.substr(0, 100)) + "'");
     if (u.has_userinfo())
         fail(Errc::invalid_argument, "URLs with embedded credentials are refused");
     out.host = u.host_type() == boost::urls::host_type::ipv6 ? std::string(u.encoded_host_address())
                                                              : std::string(u.encoded_host());
     if (out.host.empty())
-        fail(Errc::invalid_argument, "URL without a host: '" + std::string(text.substr(0, 100)) + "'");
+        fail(Errc::invalid_argument,
+             "URL without a host: '" + std::string(text.substr(0, 100)) + "'");
     out.port = u.has_port() ? std::string(u.port()) : (out.scheme == "https" ? "443" : "80");
     out.target = std::string(u.encoded_path());
     if (out.target.empty())
@@ -49,7 +51,8 @@ Url Url::resolve(std::string_view location) const {
     boost::urls::url dest;
     auto rv = boost::urls::resolve(*base, *ref, dest);
     if (!rv)
-        fail(Errc::protocol, "cannot resolve Location '" + std::string(location.substr(0, 100)) + "'");
+        fail(Errc::protocol,
+             "cannot resolve Location '" + std::string(location.substr(0, 100)) + "'");
     return from_boost(dest, location);
 }
 
@@ -64,7 +67,9 @@ std::string Url::host_header() const {
     return default_port ? h : h + ":" + port;
 }
 
-std::string Url::str() const { return scheme + "://" + host_header() + target; }
+std::string Url::str() const {
+    return scheme + "://" + host_header() + target;
+}
 
 void Url::add_query(std::string_view name, std::string_view value) {
     target += target.find('?') == std::string::npos ? '?' : '&';
@@ -105,8 +110,8 @@ std::string percent_encode(std::string_view s) {
 std::string redact(const Url& url) {
     // Only query parameters known to be harmless are kept; signatures (X-Amz-Signature, sig, se),
     // tokens and distribution's upload _state are replaced.
-    static constexpr std::string_view keep[] = {"digest", "mount", "from", "n", "last",
-                                                "service", "scope", "artifactType"};
+    static constexpr std::string_view keep[] = {"digest", "mount",   "from",  "n",
+                                                "last",   "service", "scope", "artifactType"};
     auto q = url.target.find('?');
     if (q == std::string::npos)
         return url.str();

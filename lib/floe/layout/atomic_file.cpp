@@ -85,16 +85,16 @@ Task<std::unique_ptr<TempFile>> receive_verified(BlobReader& source, const Descr
             break;
         total += n;
         if (total > desc.size)
-            fail(Errc::verification_failed, std::string(where) + ": " + desc.digest.str() +
-                                                " is longer than its size " +
-                                                std::to_string(desc.size) + "; the content is corrupt");
+            fail(Errc::verification_failed,
+                 std::string(where) + ": " + desc.digest.str() + " is longer than its size " +
+                     std::to_string(desc.size) + "; the content is corrupt");
         std::span<const std::byte> chunk(buf.data(), n);
         hasher.update(chunk);
         file->write(chunk);
     }
     if (total != desc.size)
-        fail(Errc::verification_failed, std::string(where) + ": " + desc.digest.str() + " ended after " +
-                                            std::to_string(total) + " of " +
+        fail(Errc::verification_failed, std::string(where) + ": " + desc.digest.str() +
+                                            " ended after " + std::to_string(total) + " of " +
                                             std::to_string(desc.size) + " bytes");
     auto actual = hasher.finish();
     if (actual != desc.digest)

@@ -52,7 +52,9 @@ class LayoutLock {
 
 LayoutTarget::LayoutTarget(fs::path root) : root_(std::move(root)) {}
 
-std::string LayoutTarget::describe() const { return "ocidir://" + root_.string(); }
+std::string LayoutTarget::describe() const {
+    return "ocidir://" + root_.string();
+}
 
 fs::path LayoutTarget::blob_path(const Digest& d) const {
     return root_ / "blobs" / std::string(d.algorithm_name()) / d.hex();
@@ -88,7 +90,8 @@ Task<bool> LayoutTarget::exists(const Descriptor& desc) {
     co_return !ec && size == desc.size;
 }
 
-Task<std::unique_ptr<BlobReader>> LayoutTarget::fetch(const Descriptor& desc, std::uint64_t offset) {
+Task<std::unique_ptr<BlobReader>> LayoutTarget::fetch(const Descriptor& desc,
+                                                      std::uint64_t offset) {
     auto path = blob_path(desc.digest);
     if (!fs::exists(path))
         fail(Errc::not_found, "blob " + desc.digest.str() + " is missing from " + describe());
@@ -152,8 +155,9 @@ Task<void> LayoutTarget::tag(const Descriptor& desc, std::string_view tag_name) 
         fail(Errc::not_found, "cannot tag " + desc.digest.str() + ": it is not in " + describe());
     LayoutLock lock(root_);
     auto index = read_index();
-    std::erase_if(index.manifests,
-                  [&](const Descriptor& m) { return m.annotation(annotation::ref_name) == tag_name; });
+    std::erase_if(index.manifests, [&](const Descriptor& m) {
+        return m.annotation(annotation::ref_name) == tag_name;
+    });
     Descriptor entry{desc.media_type, desc.digest, desc.size, desc.artifact_type, {}};
     entry.annotations[std::string(annotation::ref_name)] = std::string(tag_name);
     index.manifests.push_back(std::move(entry));

@@ -47,12 +47,18 @@ Errc classify_status(int status, const std::vector<RegistryError>& errors) {
             return Errc::unsupported;
     }
     switch (status) {
-    case 401: return Errc::unauthorized;
-    case 403: return Errc::denied;
-    case 404: return Errc::not_found;
-    case 413: return Errc::too_large;
-    case 415: return Errc::unsupported;
-    default: return status >= 500 || status == 429 ? Errc::registry : Errc::protocol;
+    case 401:
+        return Errc::unauthorized;
+    case 403:
+        return Errc::denied;
+    case 404:
+        return Errc::not_found;
+    case 413:
+        return Errc::too_large;
+    case 415:
+        return Errc::unsupported;
+    default:
+        return status >= 500 || status == 429 ? Errc::registry : Errc::protocol;
     }
 }
 

@@ -39,7 +39,8 @@ Task<void> Registry::choose_scheme() {
         co_return;
     } catch (const Error& e) {
         // Only a TLS failure means "maybe plain http"; refused connections stay errors.
-        if (e.errc() != Errc::network || std::string_view(e.what()).find("TLS") == std::string_view::npos)
+        if (e.errc() != Errc::network ||
+            std::string_view(e.what()).find("TLS") == std::string_view::npos)
             throw;
         tls_error = e;
     }
@@ -125,8 +126,11 @@ Task<Error> Registry::error_for(http::Response& response, std::string what) {
     case Errc::unauthorized:
         msg += "; check FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD (or FLOE_REGISTRY_TOKEN)";
         break;
-    case Errc::denied: msg += "; the credentials do not grant this access"; break;
-    default: break;
+    case Errc::denied:
+        msg += "; the credentials do not grant this access";
+        break;
+    default:
+        break;
     }
     co_return Error(code, msg, std::move(diag));
 }

@@ -26,9 +26,9 @@ Task<std::string> read_all(BlobReader& reader, std::size_t cap) {
 
 void verify_bytes(const Descriptor& desc, std::string_view bytes, std::string_view where) {
     if (bytes.size() != desc.size)
-        fail(Errc::verification_failed,
-             std::string(where) + ": " + desc.digest.str() + " has " + std::to_string(bytes.size()) +
-                 " bytes, expected " + std::to_string(desc.size) + "; the content is corrupt");
+        fail(Errc::verification_failed, std::string(where) + ": " + desc.digest.str() + " has " +
+                                            std::to_string(bytes.size()) + " bytes, expected " +
+                                            std::to_string(desc.size) + "; the content is corrupt");
     auto actual = Digest::of(bytes, desc.digest.algorithm());
     if (actual != desc.digest)
         fail(Errc::verification_failed, std::string(where) + ": content hashes to " + actual.str() +
