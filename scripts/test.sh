@@ -15,7 +15,7 @@ meson test -C build --print-errorlogs --no-rebuild
 unit_line=$(grep -E "^\[doctest\] test cases:" build/meson-logs/testlog.txt | tail -1)
 unit_passed=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$unit_line")
 unit_failed=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"$unit_line")
-meson_ok=$(grep -cE "^ *[0-9]+/[0-9]+ .* OK " build/meson-logs/testlog.txt || true)
+example_passed=$(grep -c '"name": "api-example".*"result": "OK"' build/meson-logs/testlog.json || true)
 
 echo "== installed library: headers, static library and pkg-config are enough to build against"
 stage=$(mktemp -d)
@@ -32,24 +32,43 @@ if grep -rl "boost/beast" "$stage"/usr/local/include/floe >/dev/null 2>&1; then
 fi
 install_passed=1
 
-echo "== integration tests (real registries on 127.0.0.1, skopeo)"
-FLOE_BIN="$root/build/app/floe" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-    --junitxml="$root/build/integration.xml" test/integration
-read -r it_tests it_failures it_errors it_skipped < <(/usr/bin/python3 - "$root/build/integration.xml" <<'PY'
+# Integration suite: pytest against real registries; prints "tests failures errors skipped".
+integration() {
+  local floe_bin=$1 report=$2
+  FLOE_BIN="$floe_bin" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+      --junitxml="$report" test/integration >&2 || true
+  /usr/bin/python3 - "$report" <<'PY'
 import sys, xml.etree.ElementTree as ET
 s = ET.parse(sys.argv[1]).getroot()
 s = s if s.tag == "testsuite" else s.find("testsuite")
 print(s.get("tests"), s.get("failures"), s.get("errors"), s.get("skipped"))
 PY
-)
+}
+
+echo "== integration tests (real registries on 127.0.0.1, skopeo)"
+read -r it_tests it_failures it_errors it_skipped < <(integration "$root/build/app/floe" "$root/build/integration.xml")
 it_passed=$((it_tests - it_failures - it_errors - it_skipped))
 
-passed=$((unit_passed + meson_ok - 1 + install_passed + it_passed))
-failed=$((unit_failed + it_failures + it_errors))
-if ((unit_passed == 0 || it_passed == 0)); then
-  echo "no tests ran: unit=$unit_passed integration=$it_passed" >&2
+echo "== the same under AddressSanitizer and UndefinedBehaviorSanitizer"
+[[ -f build-asan/build.ninja ]] || meson setup build-asan --buildtype=debug \
+    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+ninja -C build-asan >/dev/null
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+san_unit=$(build-asan/test/unit/unit-tests --force-colors=0 | grep -E "^\[doctest\] test cases:" || true)
+san_unit_passed=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"${san_unit:-| 0 passed | 1 failed}")
+san_unit_failed=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"${san_unit:-| 0 passed | 1 failed}")
+read -r san_tests san_failures san_errors san_skipped < <(integration "$root/build-asan/app/floe" "$root/build/integration-asan.xml")
+san_passed=$((san_tests - san_failures - san_errors - san_skipped))
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+checks=$((example_passed + install_passed))
+passed=$((unit_passed + it_passed + san_unit_passed + san_passed + checks))
+failed=$((unit_failed + it_failures + it_errors + san_unit_failed + san_failures + san_errors))
+skipped=$((it_skipped + san_skipped))
+if ((unit_passed == 0 || it_passed == 0 || san_unit_passed == 0 || san_passed == 0)); then
+  echo "no tests ran: unit=$unit_passed integration=$it_passed sanitized=$san_unit_passed/$san_passed" >&2
   exit 1
 fi
-echo "unit: $unit_passed test cases; integration: $it_passed; other checks: $((meson_ok - 1 + install_passed))"
-echo "$passed passed, $failed failed, $it_skipped skipped"
+echo "unit: $unit_passed test cases; integration: $it_passed; under sanitizers: $san_unit_passed + $san_passed; other checks: $checks"
+echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))

@@ -10,6 +10,7 @@
 #include "floe/http/client.hpp"
 #include "floe/layout/layout_target.hpp"
 #include "floe/registry/remote_target.hpp"
+#include "floe/target/target.hpp"
 #include "floe/transfer/copy.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -93,6 +94,36 @@ bool same_content(const Manifest& a, const Manifest& b) {
            without_created(a.annotations) == without_created(b.annotations);
 }
 
+// The release-tag rule (tag_policy.hpp), for push and copy alike: a release tag that already
+// names other content is a conflict. Returns the existing descriptor when the tag already holds
+// this content (nothing to do); `ours` lets a push of the same files with a new created time
+// count as the same content.
+Task<std::optional<Descriptor>> release_already_pushed(Target& dst, const std::string& tag,
+                                                       const Descriptor& incoming,
+                                                       const Manifest* ours) {
+    if (!artifact::is_immutable_tag(tag))
+        co_return std::nullopt;
+    std::optional<Descriptor> existing;
+    try {
+        existing = co_await dst.resolve(tag);
+    } catch (const Error& e) {
+        if (e.errc() != Errc::not_found)
+            throw;
+    }
+    if (!existing || existing->digest == incoming.digest)
+        co_return std::nullopt; // nothing there yet, or the very same manifest: copy as usual
+    if (ours && media_type::is_manifest(existing->media_type)) {
+        auto bytes = co_await dst.read_manifest(*existing);
+        if (same_content(parse_manifest(bytes), *ours))
+            co_return existing;
+    }
+    fail(Errc::conflict, "tag '" + tag + "' is a release version and already names " +
+                             existing->digest.str() + " in " + dst.describe() +
+                             " with different content; release tags are immutable: push a new "
+                             "version, or use an environment tag such as " +
+                             tag + "-dev");
+}
+
 } // namespace
 
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -112,32 +143,13 @@ PushResult Client::push(const Reference& ref, const PushOptions& options) {
     auto packed = artifact::pack(options.paths, pack_options);
     auto dst = impl_->open(ref, true);
     return impl_->run([&]() -> Task<PushResult> {
-        if (artifact::is_immutable_tag(tag)) {
-            std::optional<Descriptor> existing;
-            try {
-                existing = co_await dst->resolve(tag);
-            } catch (const Error& e) {
-                if (e.errc() != Errc::not_found)
-                    throw;
-            }
-            if (existing && existing->digest != packed->manifest_descriptor().digest) {
-                // The same files pushed again (only the created time differs) is not a change:
-                // the release stays as it is and the push succeeds without writing anything.
-                auto bytes = co_await dst->read_manifest(*existing);
-                if (media_type::is_manifest(existing->media_type) &&
-                    same_content(parse_manifest(bytes), packed->manifest())) {
-                    PushResult r;
-                    r.manifest = *existing;
-                    r.tag = tag;
-                    r.blobs_skipped = 1 + packed->manifest().layers.size();
-                    co_return r;
-                }
-                fail(Errc::conflict, "tag '" + tag + "' is a release version and already names " +
-                                         existing->digest.str() + " in " + dst->describe() +
-                                         " with different content; release tags are immutable: "
-                                         "push a new version, or use an environment tag such as " +
-                                         tag + "-dev");
-            }
+        if (auto existing = co_await release_already_pushed(
+                *dst, tag, packed->manifest_descriptor(), &packed->manifest())) {
+            PushResult r;
+            r.manifest = *existing;
+            r.tag = tag;
+            r.blobs_skipped = 1 + packed->manifest().layers.size();
+            co_return r;
         }
         auto copied = co_await transfer::copy_graph(*packed, *dst, packed->manifest_descriptor(),
                                                     tag, impl_->copy_options());
@@ -187,8 +199,10 @@ CopyResult Client::copy(const Reference& from, const Reference& to) {
     auto dst = impl_->open(to, true);
     std::string tag = !to.tag.empty() ? to.tag : from.tag;
     return impl_->run([&]() -> Task<CopyResult> {
-        auto copied =
-            co_await transfer::copy(*src, *dst, from.selector(), tag, impl_->copy_options());
+        auto root = co_await src->resolve(from.selector());
+        if (!tag.empty())
+            co_await release_already_pushed(*dst, tag, root, nullptr);
+        auto copied = co_await transfer::copy_graph(*src, *dst, root, tag, impl_->copy_options());
         co_return CopyResult{copied.root, copied.blobs_copied, copied.blobs_skipped,
                              copied.bytes_copied};
     }());

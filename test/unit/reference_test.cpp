@@ -63,11 +63,11 @@ TEST_CASE("str() round-trips") {
 }
 
 TEST_CASE("malformed references fail with invalid_reference") {
-    for (std::string bad :
-         std::vector<std::string>{"", "host.io/Upper/case", "host.io/x:a+b", "host.io/x@sha256:123",
-                                  "host.io/x:", "ftp://host/x", "host.io/-x", "host.io/x//y",
-                                  "host.io/x:" + std::string(129, 'a'), "ocidir://",
-                                  "ocidir://:tag", "host.io:port/x"}) {
+    for (std::string bad : std::vector<std::string>{
+             "", "host.io/Upper/case", "host.io/x:a+b", "host.io/x@sha256:123",
+             "host.io/x:", "ftp://host/x", "host.io/-x", "host.io/x//y",
+             "host.io/x:" + std::string(129, 'a'), "ocidir://", "ocidir://:tag", "host.io:port/x",
+             "127.0.0.1:5000", "localhost:5000", "oci://registry.example.com"}) {
         CAPTURE(bad);
         try {
             Reference::parse(bad);

@@ -158,6 +158,10 @@ Reference Reference::parse(std::string_view text) {
 
     split_selector(text, rest, ref);
     auto slash = rest.find('/');
+    if (slash == std::string_view::npos && looks_like_host(rest) && rest.find('.') != rest.npos)
+        bad(text, "no repository after the registry host; expected host[:port]/repository[:tag]");
+    if (slash == std::string_view::npos && rest == "localhost")
+        bad(text, "no repository after the registry host; expected host[:port]/repository[:tag]");
     if (slash != std::string_view::npos && looks_like_host(rest.substr(0, slash))) {
         ref.registry = std::string(rest.substr(0, slash));
         rest = rest.substr(slash + 1);
