@@ -2,6 +2,9 @@
 // failures to one line on stderr and a distinct exit code. No protocol logic lives here.
 #include "exit_codes.hpp"
 #include "output.hpp"
+#include "progress_view.hpp"
+
+#include "floe/http/rate_limiter.hpp"
 
 #include "floe/client.hpp"
 
@@ -11,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <unistd.h>
 
 namespace {
 
@@ -24,6 +28,9 @@ struct GlobalFlags {
     bool plain_http = false;
     int concurrency = 4;
     int timeout_seconds = 60;
+    std::string limit_rate;
+    std::string progress = "auto";
+    bool fsync = false;
 };
 
 ClientOptions client_options(const GlobalFlags& g) {
@@ -33,6 +40,9 @@ ClientOptions client_options(const GlobalFlags& g) {
     o.plain_http = g.plain_http;
     o.concurrency = g.concurrency;
     o.timeout = std::chrono::seconds(g.timeout_seconds);
+    if (!g.limit_rate.empty())
+        o.limit_rate = http::parse_rate(g.limit_rate);
+    o.durable = g.fsync;
     if (g.verbose)
         o.log = [](std::string_view line) { fmt::print(stderr, "floe: {}\n", line); };
     return o;
@@ -163,7 +173,10 @@ int main(int argc, char** argv) {
     }
 
     try {
-        Client client(client_options(g));
+        auto options = client_options(g);
+        ProgressView progress(parse_progress_mode(g.progress, ::isatty(2)), stderr);
+        options.progress = progress.callback();
+        Client client(options);
         if (*push) {
             auto ref = Reference::parse(push_ref);
             PushOptions o;
@@ -173,6 +186,7 @@ int main(int argc, char** argv) {
             o.artifact_type = push_type;
             o.compression = push_zstd ? LayerCompression::zstd : LayerCompression::gzip;
             auto r = client.push(ref, o);
+            progress.finish();
             if (push_json_out)
                 fmt::print("{}", push_json(ref, r));
             else
@@ -184,6 +198,7 @@ int main(int argc, char** argv) {
         } else if (*pull) {
             auto ref = Reference::parse(pull_ref);
             auto r = client.pull(ref, pull_out, {pull_overwrite});
+            progress.finish();
             if (pull_json_out)
                 fmt::print("{}", pull_json(ref, r));
             else
@@ -199,6 +214,7 @@ int main(int argc, char** argv) {
             auto from = Reference::parse(copy_from);
             auto to = Reference::parse(copy_to);
             auto r = client.copy(from, to);
+            progress.finish();
             if (copy_json_out)
                 fmt::print("{}", copy_json(from, to, r));
             else

@@ -8,6 +8,7 @@
 #include "floe/auth/authenticator.hpp"
 #include "floe/core/media_types.hpp"
 #include "floe/http/client.hpp"
+#include "floe/http/rate_limiter.hpp"
 #include "floe/layout/layout_target.hpp"
 #include "floe/registry/remote_target.hpp"
 #include "floe/target/target.hpp"
@@ -37,6 +38,8 @@ struct Client::Impl {
         h.io_timeout = o.timeout;
         h.log = o.log;
         h.max_idle_per_origin = static_cast<std::size_t>(std::max(o.concurrency, 1)) + 2;
+        if (o.limit_rate)
+            h.limiter = std::make_shared<http::RateLimiter>(o.limit_rate, 64 * 1024);
         return h;
     }
 
@@ -64,7 +67,7 @@ struct Client::Impl {
 
     std::unique_ptr<Target> open(const Reference& ref, bool push) {
         if (ref.is_layout())
-            return std::make_unique<layout::LayoutTarget>(ref.path);
+            return std::make_unique<layout::LayoutTarget>(ref.path, options.durable);
         auto host = ref.api_host();
         auto& reg = registries[host];
         if (!reg)
@@ -73,10 +76,8 @@ struct Client::Impl {
         return std::make_unique<registry::RemoteTarget>(reg, ref.repository, push);
     }
 
-    transfer::CopyOptions copy_options() const {
-        transfer::CopyOptions c;
-        c.concurrency = options.concurrency;
-        return c;
+    transfer::Session session() const {
+        return transfer::Session({options.concurrency, 5, options.progress});
     }
 };
 
@@ -151,8 +152,9 @@ PushResult Client::push(const Reference& ref, const PushOptions& options) {
             r.blobs_skipped = 1 + packed->manifest().layers.size();
             co_return r;
         }
+        auto session = impl_->session();
         auto copied = co_await transfer::copy_graph(*packed, *dst, packed->manifest_descriptor(),
-                                                    tag, impl_->copy_options());
+                                                    tag, session);
         PushResult r;
         r.manifest = packed->manifest_descriptor();
         r.tag = tag;
@@ -167,8 +169,9 @@ PullResult Client::pull(const Reference& ref, const std::filesystem::path& out,
                         const PullOptions& options) {
     auto src = impl_->open(ref, false);
     return impl_->run([&]() -> Task<PullResult> {
-        auto extracted =
-            co_await artifact::extract_to_directory(*src, ref.selector(), out, {options.overwrite});
+        auto session = impl_->session();
+        auto extracted = co_await artifact::extract_to_directory(
+            *src, ref.selector(), out, session, {options.overwrite, impl_->options.durable});
         PullResult r;
         r.manifest = extracted.manifest;
         for (auto& item : extracted.items)
@@ -202,7 +205,8 @@ CopyResult Client::copy(const Reference& from, const Reference& to) {
         auto root = co_await src->resolve(from.selector());
         if (!tag.empty())
             co_await release_already_pushed(*dst, tag, root, nullptr);
-        auto copied = co_await transfer::copy_graph(*src, *dst, root, tag, impl_->copy_options());
+        auto session = impl_->session();
+        auto copied = co_await transfer::copy_graph(*src, *dst, root, tag, session);
         co_return CopyResult{copied.root, copied.blobs_copied, copied.blobs_skipped,
                              copied.bytes_copied};
     }());

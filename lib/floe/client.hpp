@@ -10,6 +10,7 @@
 #include "floe/auth/credentials.hpp"
 #include "floe/core/descriptor.hpp"
 #include "floe/core/error.hpp"
+#include "floe/core/progress.hpp"
 #include "floe/core/reference.hpp"
 
 #include <chrono>
@@ -29,6 +30,9 @@ struct ClientOptions {
     bool plain_http = false;               // http:// for non-loopback registries too
     int concurrency = 4;                   // blobs in flight
     std::chrono::seconds timeout{60};      // connect, and longest wait for any byte
+    std::uint64_t limit_rate = 0;          // bytes per second over all connections; 0: no limit
+    bool durable = false;                  // fdatasync files before they get their final names
+    ProgressCallback progress;             // per-blob and per-operation events
     // Credentials per registry; default: FLOE_REGISTRY_USERNAME/PASSWORD/TOKEN.
     std::shared_ptr<const CredentialStore> credentials;
     // One line per HTTP request, credentials and signed URLs redacted.

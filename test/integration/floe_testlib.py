@@ -107,7 +107,8 @@ def out_json(proc):
 
 
 def error_lines(proc):
-    return proc.stderr.splitlines()
+    """stderr without the per-blob progress lines (indented), which a non-TTY run prints."""
+    return [l for l in proc.stderr.splitlines() if not l.startswith("  ")]
 
 
 def assert_error(proc, code, *fragments):

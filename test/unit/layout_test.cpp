@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 using namespace floe;
 namespace fs = std::filesystem;
@@ -146,16 +147,37 @@ TEST_CASE("pack, copy between layouts, and extract round-trip files and a direct
     CHECK(again->manifest_bytes() == packed->manifest_bytes());
 
     layout::LayoutTarget a(tmp.path / "a"), b(tmp.path / "b");
-    auto first = run_task(transfer::copy_graph(*packed, a, packed->manifest_descriptor(), "1.0.0"));
+    std::vector<ProgressEvent> events;
+    transfer::Session session({2, 5, [&](const ProgressEvent& e) { events.push_back(e); }});
+    auto first =
+        run_task(transfer::copy_graph(*packed, a, packed->manifest_descriptor(), "1.0.0", session));
+    // Progress: the last byte count of each blob is its size; never more than 2 in flight.
+    std::map<Digest, std::uint64_t> last_bytes;
+    std::uint64_t max_in_flight = 0;
+    for (auto& e : events) {
+        if (e.kind == ProgressEvent::Kind::bytes)
+            last_bytes[e.blob.digest] = e.bytes;
+        if (e.kind == ProgressEvent::Kind::operation)
+            max_in_flight = std::max(max_in_flight, e.in_flight);
+    }
+    std::uint64_t sum = 0, expected = m.config.size;
+    for (auto& [d, b] : last_bytes)
+        sum += b;
+    for (auto& l : m.layers)
+        expected += l.size;
+    CHECK(sum == expected);
+    CHECK(max_in_flight <= 2);
+    CHECK(events.back().done_bytes == expected);
     CHECK(first.blobs_copied == 4);
-    auto second = run_task(transfer::copy(a, b, "1.0.0", "1.0.0"));
+    transfer::Session quiet({});
+    auto second = run_task(transfer::copy(a, b, "1.0.0", "1.0.0", quiet));
     CHECK(second.root.digest == packed->manifest_descriptor().digest);
-    auto third = run_task(transfer::copy(a, b, "1.0.0", "1.0.0"));
+    auto third = run_task(transfer::copy(a, b, "1.0.0", "1.0.0", quiet));
     CHECK(third.blobs_copied == 0);
     CHECK(third.blobs_skipped == 4);
 
     auto out = tmp.path / "out";
-    auto result = run_task(artifact::extract_to_directory(b, "1.0.0", out));
+    auto result = run_task(artifact::extract_to_directory(b, "1.0.0", out, quiet));
     CHECK(result.items.size() == 3);
     CHECK(read(out / "compiled_artifacts.json") == product);
     CHECK(read(out / "notes.txt") == "notes");
@@ -166,13 +188,13 @@ TEST_CASE("pack, copy between layouts, and extract round-trip files and a direct
 
     SUBCASE("existing output is not overwritten unless asked") {
         try {
-            run_task(artifact::extract_to_directory(b, "1.0.0", out));
+            run_task(artifact::extract_to_directory(b, "1.0.0", out, quiet));
             FAIL("overwrote");
         } catch (const Error& e) {
             CHECK(e.errc() == Errc::conflict);
         }
         write(out / "notes.txt", "changed");
-        run_task(artifact::extract_to_directory(b, "1.0.0", out, {.overwrite = true}));
+        run_task(artifact::extract_to_directory(b, "1.0.0", out, quiet, {.overwrite = true}));
         CHECK(read(out / "notes.txt") == "notes");
     }
 }

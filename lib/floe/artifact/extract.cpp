@@ -5,6 +5,7 @@
 #include "floe/core/error.hpp"
 #include "floe/core/media_types.hpp"
 #include "floe/layout/atomic_file.hpp"
+#include "floe/transfer/download.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -16,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A hidden directory inside `out`, removed with everything in it unless released.
+// A hidden directory inside `out`, removed with everything in it.
 class StagingDir {
   public:
     explicit StagingDir(const fs::path& out) {
@@ -38,6 +39,18 @@ class StagingDir {
     fs::path path_;
 };
 
+// Removes a directory at scope exit if it is empty (rmdir semantics); disarmed on success for
+// directories that should stay.
+struct RemoveIfEmpty {
+    fs::path dir;
+    bool armed = true;
+    ~RemoveIfEmpty() {
+        std::error_code ignored;
+        if (armed)
+            fs::remove(dir, ignored);
+    }
+};
+
 bool is_tar_layer(const Descriptor& d) {
     return d.annotation(annotation::unpack) == "true" ||
            d.annotation("io.deis.oras.content.unpack") == "true"; // what oras marks
@@ -45,8 +58,13 @@ bool is_tar_layer(const Descriptor& d) {
 
 } // namespace
 
+fs::path partial_directory(const fs::path& out) {
+    return out / ".floe-partial";
+}
+
 Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference,
-                                         const fs::path& out, const ExtractOptions& options) {
+                                         const fs::path& out, transfer::Session& session,
+                                         const ExtractOptions& options) {
     ExtractResult result;
     result.manifest = co_await src.resolve(reference);
     if (media_type::is_index(result.manifest.media_type))
@@ -70,20 +88,10 @@ Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference
         layers.push_back(layer);
     }
     std::error_code ec;
-    const bool created_out = !fs::exists(out);
+    RemoveIfEmpty out_guard{out, !fs::exists(out)}; // a directory this pull made goes on failure
     fs::create_directories(out, ec);
     if (ec)
         fail(Errc::io, "cannot create " + out.string() + ": " + ec.message());
-    // A directory this pull created goes away again if the pull fails.
-    struct RemoveIfEmptyOnFailure {
-        const fs::path& dir;
-        bool armed;
-        ~RemoveIfEmptyOnFailure() {
-            std::error_code ignored;
-            if (armed)
-                fs::remove(dir, ignored); // only succeeds while empty
-        }
-    } cleanup{out, created_out};
     for (auto& layer : layers) {
         auto final_path = safe_join(out, layer.title(), "layer title");
         if (!options.overwrite && fs::exists(fs::symlink_status(final_path)))
@@ -91,23 +99,55 @@ Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference
                  final_path.string() + " already exists; remove it or pass --overwrite");
     }
 
+    auto partials = partial_directory(out);
+    fs::create_directories(partials, ec);
+    if (ec)
+        fail(Errc::io, "cannot create " + partials.string() + ": " + ec.message());
+    RemoveIfEmpty partials_guard{partials};
     StagingDir staging(out);
-    for (auto& layer : layers) {
-        auto reader = co_await src.fetch(layer, 0);
-        auto tmp = co_await layout::receive_verified(
-            *reader, layer, staging.path(), "layer '" + layer.title() + "' from " + src.describe());
-        auto staged = staging.path() / "items" / layer.title();
-        fs::create_directories(staged.parent_path());
-        if (is_tar_layer(layer)) {
-            unpack_archive(tmp->path(), staged);
-        } else {
-            tmp->commit(staged);
+    auto staged_path = [&](const Descriptor& layer) {
+        return staging.path() / "items" / layer.title();
+    };
+
+    for (auto& layer : layers)
+        session.queue(layer);
+    co_await session.for_each(layers, [&](const Descriptor& layer) -> Task<void> {
+        session.started(layer);
+        try {
+            layout::PartialFile file(
+                partials / (std::string(layer.digest.algorithm_name()) + "-" + layer.digest.hex()));
+            bool keep_partial = false;
+            try {
+                co_await transfer::download(src, layer, file, session);
+            } catch (const Error& e) {
+                keep_partial = e.errc() == Errc::network; // the next run continues from it
+                if (!keep_partial)
+                    file.discard();
+                throw;
+            }
+            auto staged = staged_path(layer);
+            fs::create_directories(staged.parent_path());
+            if (is_tar_layer(layer)) {
+                try {
+                    unpack_archive(file.path(), staged);
+                } catch (...) {
+                    file.discard();
+                    throw;
+                }
+                file.discard();
+            } else {
+                file.commit(staged, options.durable);
+            }
+        } catch (const std::exception& e) {
+            session.failed(layer, e.what());
+            throw;
         }
-    }
+        session.done(layer);
+    });
 
     // Everything verified: move into place.
     for (auto& layer : layers) {
-        auto staged = staging.path() / "items" / layer.title();
+        auto staged = staged_path(layer);
         auto final_path = safe_join(out, layer.title(), "layer title");
         fs::create_directories(final_path.parent_path());
         bool directory = fs::is_directory(staged);
@@ -119,7 +159,7 @@ Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference
                  "cannot move " + layer.title() + " into " + out.string() + ": " + ec.message());
         result.items.push_back({layer, final_path, directory});
     }
-    cleanup.armed = false;
+    out_guard.armed = false;
     co_return result;
 }
 

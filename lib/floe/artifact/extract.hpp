@@ -1,10 +1,12 @@
-// Pulling an artifact into a directory: every layer is downloaded into a staging directory inside
-// the output directory and verified, tar layers are unpacked there, and only when all of it
-// succeeded is each item renamed into place. On any failure the output directory is left as it
-// was.
+// Pulling an artifact into a directory. Layers download (concurrently) into hidden partial files
+// inside the output directory, are verified, tar layers are unpacked into a staging directory,
+// and only when all of it succeeded is each item renamed into place. On failure the output
+// directory is left as it was, except that partial downloads cut by a network failure stay
+// (hidden, in .floe-partial/) so that the next run continues where this one stopped.
 #pragma once
 
 #include "floe/target/target.hpp"
+#include "floe/transfer/session.hpp"
 
 #include <filesystem>
 #include <string>
@@ -14,6 +16,7 @@ namespace floe::artifact {
 
 struct ExtractOptions {
     bool overwrite = false; // replace files and directories that already exist
+    bool durable = false;   // fdatasync files before they get their final names
 };
 
 struct ExtractedItem {
@@ -30,6 +33,10 @@ struct ExtractResult {
 
 Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference,
                                          const std::filesystem::path& out,
+                                         transfer::Session& session,
                                          const ExtractOptions& options = {});
+
+// Where partial downloads for `out` live.
+std::filesystem::path partial_directory(const std::filesystem::path& out);
 
 } // namespace floe::artifact

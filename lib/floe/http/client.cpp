@@ -180,7 +180,8 @@ struct Response::Impl {
     std::unique_ptr<Connection> conn;
     bhttp::response_parser<bhttp::buffer_body> parser;
     std::chrono::milliseconds io_timeout{60'000};
-    std::string where;       // redacted URL for messages
+    std::string where; // redacted URL for messages
+    std::shared_ptr<RateLimiter> limiter;
     std::uint64_t limit = 0; // body bytes this response may deliver
     std::uint64_t received = 0;
     bool done = false;
@@ -227,6 +228,8 @@ Task<std::size_t> Response::read(std::span<std::byte> buf) {
             network_failure("connection lost while reading", I.where, ec);
         }
         I.received += got;
+        if (I.limiter && got)
+            co_await I.limiter->take(got);
         if (I.received > I.limit) {
             I.conn.reset();
             I.done = true;
@@ -335,7 +338,8 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
             [&](auto& s) { return bhttp::async_write_header(s, sr, use_tuple); });
         if (hec)
             write_failed(hec);
-        std::vector<std::byte> chunk(stream_chunk);
+        // Under a rate limit, small writes keep the aggregate within one buffer of the limit.
+        std::vector<std::byte> chunk(opt.limiter ? 64 * 1024 : stream_chunk);
         std::uint64_t sent = 0;
         while (sent < length) {
             auto want =
@@ -355,6 +359,8 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
                 ec = {};
             if (ec)
                 write_failed(ec);
+            if (opt.limiter)
+                co_await opt.limiter->take(n);
         }
     }
 
@@ -363,6 +369,7 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
     auto& I = *resp.impl;
     I.client = client;
     I.io_timeout = opt.io_timeout;
+    I.limiter = opt.limiter;
     I.where = where;
     // The limit depends on the status (an error body may be longer than the blob asked for), so
     // it is enforced while reading rather than by the parser.

@@ -3,6 +3,7 @@
 // request log. Beast lives in client.cpp only.
 #pragma once
 
+#include "floe/http/rate_limiter.hpp"
 #include "floe/http/url.hpp"
 #include "floe/target/target.hpp"
 
@@ -86,6 +87,7 @@ struct ClientOptions {
     std::size_t max_idle_per_origin = 8;
     std::string user_agent = "floe/0.1";
     Logger log;
+    std::shared_ptr<RateLimiter> limiter; // one bandwidth budget for every connection
 };
 
 class Client {

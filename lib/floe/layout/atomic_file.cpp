@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <random>
+#include <sys/file.h>
 #include <unistd.h>
 #include <vector>
 
@@ -62,9 +63,8 @@ void TempFile::write(std::string_view bytes) {
     write(std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
 }
 
-void TempFile::commit(const fs::path& final_path) {
-    // fdatasync first: after a crash the final name holds the whole content or does not exist.
-    if (::fdatasync(fd_) != 0)
+void TempFile::commit(const fs::path& final_path, bool durable) {
+    if (durable && ::fdatasync(fd_) != 0)
         fail(Errc::io, "cannot flush " + path_.string() + ": " + std::strerror(errno));
     ::close(fd_);
     fd_ = -1;
@@ -102,6 +102,79 @@ Task<std::unique_ptr<TempFile>> receive_verified(BlobReader& source, const Descr
                                             ", expected " + desc.digest.str() +
                                             "; the content is corrupt");
     co_return file;
+}
+
+PartialFile::PartialFile(fs::path path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+        fail(Errc::io, "cannot open " + path_.string() + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+        fail(Errc::conflict, "another floe process is downloading into " +
+                                 path_.parent_path().string() + "; wait for it to finish");
+    }
+    auto end = ::lseek(fd_, 0, SEEK_END);
+    size_ = end > 0 ? static_cast<std::uint64_t>(end) : 0;
+}
+
+PartialFile::~PartialFile() {
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+void PartialFile::truncate() {
+    if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0)
+        fail(Errc::io, "cannot truncate " + path_.string() + ": " + std::strerror(errno));
+    size_ = 0;
+}
+
+void PartialFile::rehash(Hasher& hasher) {
+    std::vector<std::byte> buf(1024 * 1024);
+    std::uint64_t left = size_;
+    off_t at = 0;
+    while (left > 0) {
+        auto n = ::pread(fd_, buf.data(), std::min<std::uint64_t>(buf.size(), left), at);
+        if (n <= 0)
+            fail(Errc::io, "cannot read " + path_.string() + ": " + std::strerror(errno));
+        hasher.update(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
+        left -= static_cast<std::uint64_t>(n);
+        at += n;
+    }
+    ::lseek(fd_, 0, SEEK_END);
+}
+
+void PartialFile::write(std::span<const std::byte> bytes) {
+    auto p = reinterpret_cast<const char*>(bytes.data());
+    std::size_t left = bytes.size();
+    while (left > 0) {
+        auto n = ::write(fd_, p, left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fail(Errc::io, "cannot write " + path_.string() + ": " + std::strerror(errno));
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    size_ += bytes.size();
+}
+
+void PartialFile::commit(const fs::path& final_path, bool durable) {
+    if (durable && ::fdatasync(fd_) != 0)
+        fail(Errc::io, "cannot flush " + path_.string() + ": " + std::strerror(errno));
+    if (::rename(path_.c_str(), final_path.c_str()) != 0)
+        fail(Errc::io, "cannot rename into " + final_path.string() + ": " + std::strerror(errno));
+    ::close(fd_);
+    fd_ = -1;
+}
+
+void PartialFile::discard() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+    if (fd_ >= 0)
+        ::close(fd_);
+    fd_ = -1;
 }
 
 void write_file_atomic(const fs::path& path, std::string_view bytes) {

@@ -21,8 +21,9 @@ class TempFile {
 
     void write(std::span<const std::byte> bytes);
     void write(std::string_view bytes);
-    // Flushes to disk and renames to `final_path`, replacing what was there.
-    void commit(const std::filesystem::path& final_path);
+    // Renames to `final_path`, replacing what was there; `durable` flushes to disk first, so a
+    // power loss cannot leave a final name with missing content.
+    void commit(const std::filesystem::path& final_path, bool durable = false);
     const std::filesystem::path& path() const { return path_; }
 
   private:
@@ -37,6 +38,30 @@ class TempFile {
 Task<std::unique_ptr<TempFile>> receive_verified(BlobReader& source, const Descriptor& desc,
                                                  const std::filesystem::path& dir,
                                                  std::string_view where);
+
+// A download that survives the process: bytes accumulate in `path` (a hidden name, never the
+// final one) under an exclusive flock, and a later run continues from its size.
+class PartialFile {
+  public:
+    // Opens or creates the file and locks it; Errc::conflict when another process holds it.
+    explicit PartialFile(std::filesystem::path path);
+    ~PartialFile(); // closes, keeping the bytes for a later run unless committed or discarded
+    PartialFile(const PartialFile&) = delete;
+    PartialFile& operator=(const PartialFile&) = delete;
+
+    std::uint64_t size() const { return size_; }
+    void truncate();             // start over
+    void rehash(Hasher& hasher); // feeds the bytes already there to `hasher`
+    void write(std::span<const std::byte> bytes);
+    void commit(const std::filesystem::path& final_path, bool durable);
+    void discard();
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+    std::uint64_t size_ = 0;
+};
 
 // Writes small content atomically (index.json, oci-layout).
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);

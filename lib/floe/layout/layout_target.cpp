@@ -50,7 +50,8 @@ class LayoutLock {
 
 } // namespace
 
-LayoutTarget::LayoutTarget(fs::path root) : root_(std::move(root)) {}
+LayoutTarget::LayoutTarget(fs::path root, bool durable)
+    : root_(std::move(root)), durable_(durable) {}
 
 std::string LayoutTarget::describe() const {
     return "ocidir://" + root_.string();
@@ -103,7 +104,7 @@ Task<void> LayoutTarget::push(const Descriptor& desc, BlobReader& source) {
     auto dir = blob_path(desc.digest).parent_path();
     fs::create_directories(dir);
     auto tmp = co_await receive_verified(source, desc, dir, "copy into " + describe());
-    tmp->commit(blob_path(desc.digest));
+    tmp->commit(blob_path(desc.digest), durable_);
 }
 
 Task<Descriptor> LayoutTarget::resolve(std::string_view reference) {

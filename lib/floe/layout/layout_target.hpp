@@ -13,7 +13,8 @@ namespace floe::layout {
 class LayoutTarget final : public Target {
   public:
     // The directory is created (with oci-layout and an empty index.json) on the first write.
-    explicit LayoutTarget(std::filesystem::path root);
+    // `durable`: fdatasync each blob before it gets its final name.
+    explicit LayoutTarget(std::filesystem::path root, bool durable = false);
 
     std::string describe() const override;
     Task<bool> exists(const Descriptor& desc) override;
@@ -33,6 +34,7 @@ class LayoutTarget final : public Target {
     Index read_index() const;
 
     std::filesystem::path root_;
+    bool durable_;
 };
 
 } // namespace floe::layout

@@ -1,0 +1,212 @@
+#include "floe/transfer/session.hpp"
+
+#include "floe/core/error.hpp"
+#include "floe/registry/errors.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace floe {
+
+std::string_view to_string(ProgressEvent::Kind kind) {
+    using K = ProgressEvent::Kind;
+    switch (kind) {
+    case K::queued:
+        return "queued";
+    case K::started:
+        return "started";
+    case K::bytes:
+        return "bytes";
+    case K::retried:
+        return "retried";
+    case K::resumed:
+        return "resumed";
+    case K::skipped:
+        return "skipped";
+    case K::mounted:
+        return "mounted";
+    case K::verified:
+        return "verified";
+    case K::done:
+        return "done";
+    case K::failed:
+        return "failed";
+    case K::operation:
+        return "operation";
+    }
+    return "unknown";
+}
+
+} // namespace floe
+
+namespace floe::transfer {
+namespace {
+
+using namespace boost::asio::experimental::awaitable_operators;
+using K = ProgressEvent::Kind;
+
+class ResumingReader final : public BlobReader {
+  public:
+    ResumingReader(Session& session, Target& src, Descriptor blob, std::uint64_t offset,
+                   std::unique_ptr<BlobReader> inner)
+        : session_(session), src_(src), blob_(std::move(blob)), offset_(offset),
+          inner_(std::move(inner)) {}
+
+    Task<std::size_t> read(std::span<std::byte> buf) override {
+        while (true) {
+            std::string lost;
+            if (inner_) {
+                try {
+                    auto n = co_await inner_->read(buf);
+                    offset_ += n;
+                    if (n)
+                        session_.moved(blob_, offset_, n);
+                    co_return n;
+                } catch (const Error& e) {
+                    if (e.errc() != Errc::network)
+                        throw;
+                    lost = e.what();
+                }
+            }
+            if (++resumes_ > session_.options().max_resumes)
+                fail(Errc::network, lost + " (gave up after " +
+                                        std::to_string(session_.options().max_resumes) +
+                                        " attempts to resume)");
+            session_.retried(blob_, lost);
+            inner_.reset();
+            boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor,
+                                            registry::retry_delay(resumes_, std::nullopt));
+            co_await timer.async_wait(boost::asio::use_awaitable);
+            try {
+                inner_ = co_await src_.fetch(blob_, offset_);
+                session_.resumed(blob_, offset_);
+            } catch (const Error& e) {
+                if (e.errc() != Errc::network)
+                    throw;
+                inner_.reset(); // try again, within the budget
+            }
+        }
+    }
+
+  private:
+    Session& session_;
+    Target& src_;
+    Descriptor blob_;
+    std::uint64_t offset_;
+    std::unique_ptr<BlobReader> inner_;
+    int resumes_ = 0;
+};
+
+} // namespace
+
+Session::Session(SessionOptions options) : options_(std::move(options)) {}
+
+void Session::emit(K kind, const Descriptor& blob, std::uint64_t bytes, std::string detail) {
+    if (!options_.progress)
+        return;
+    ProgressEvent e;
+    e.kind = kind;
+    e.blob = blob;
+    e.bytes = bytes;
+    e.detail = std::move(detail);
+    options_.progress(e);
+    ProgressEvent op;
+    op.kind = K::operation;
+    op.total_bytes = total_bytes_;
+    op.done_bytes = done_bytes_;
+    op.total_blobs = total_blobs_;
+    op.done_blobs = done_blobs_;
+    op.in_flight = in_flight_;
+    auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    op.bytes_per_second = secs > 0 ? double(moved_bytes_) / secs : 0;
+    options_.progress(op);
+}
+
+void Session::queue(const Descriptor& blob) {
+    total_bytes_ += blob.size;
+    ++total_blobs_;
+    emit(K::queued, blob);
+}
+void Session::skipped(const Descriptor& blob) {
+    done_bytes_ += blob.size;
+    ++done_blobs_;
+    emit(K::skipped, blob);
+}
+void Session::mounted(const Descriptor& blob) {
+    done_bytes_ += blob.size;
+    ++done_blobs_;
+    emit(K::mounted, blob);
+}
+void Session::started(const Descriptor& blob) {
+    ++in_flight_;
+    emit(K::started, blob);
+}
+void Session::resumed(const Descriptor& blob, std::uint64_t offset) {
+    emit(K::resumed, blob, offset);
+}
+void Session::retried(const Descriptor& blob, const std::string& why) {
+    emit(K::retried, blob, 0, why);
+}
+void Session::done(const Descriptor& blob) {
+    --in_flight_;
+    ++done_blobs_;
+    emit(K::verified, blob, blob.size);
+    emit(K::done, blob, blob.size);
+}
+void Session::failed(const Descriptor& blob, const std::string& why) {
+    --in_flight_;
+    emit(K::failed, blob, 0, why);
+}
+void Session::moved(const Descriptor& blob, std::uint64_t so_far, std::uint64_t delta) {
+    moved_bytes_ += delta;
+    done_bytes_ += delta;
+    if (options_.progress)
+        emit(K::bytes, blob, so_far);
+}
+
+Task<std::unique_ptr<BlobReader>> Session::open(Target& src, const Descriptor& blob,
+                                                std::uint64_t offset) {
+    std::unique_ptr<BlobReader> first;
+    try {
+        first = co_await src.fetch(blob, offset);
+    } catch (const Error& e) {
+        if (e.errc() != Errc::network)
+            throw;
+        // the reader retries the first request too
+    }
+    co_return std::make_unique<ResumingReader>(*this, src, blob, offset, std::move(first));
+}
+
+Task<void> Session::for_each(const std::vector<Descriptor>& items,
+                             std::function<Task<void>(const Descriptor&)> fn) {
+    std::size_t next = 0;
+    std::exception_ptr failure;
+    // Workers take items from a shared cursor. Siblings are not cancelled on failure:
+    // cancelling would replace the real error with "operation canceled".
+    auto worker = [&]() -> Task<void> {
+        while (next < items.size() && !failure) {
+            const auto& item = items[next++];
+            try {
+                co_await fn(item);
+            } catch (...) {
+                if (!failure)
+                    failure = std::current_exception();
+            }
+        }
+    };
+    std::function<Task<void>(int)> run = [&](int n) -> Task<void> {
+        if (n <= 1)
+            co_await worker();
+        else
+            co_await (worker() && run(n - 1));
+    };
+    int workers = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(items.size())));
+    if (!items.empty())
+        co_await run(workers);
+    if (failure)
+        std::rethrow_exception(failure);
+}
+
+} // namespace floe::transfer

@@ -1,0 +1,60 @@
+// One transfer operation's shared state: the concurrency bound, the progress callback and its
+// totals, and readers that survive a lost connection by asking again from the byte they reached.
+#pragma once
+
+#include "floe/core/progress.hpp"
+#include "floe/target/target.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace floe::transfer {
+
+struct SessionOptions {
+    int concurrency = 4; // blobs in flight
+    int max_resumes = 5; // per blob, after a lost connection
+    ProgressCallback progress;
+};
+
+class Session {
+  public:
+    explicit Session(SessionOptions options);
+
+    const SessionOptions& options() const { return options_; }
+
+    // Reports that these blobs belong to the operation (totals for the progress display).
+    void queue(const Descriptor& blob);
+    void skipped(const Descriptor& blob);
+    void mounted(const Descriptor& blob);
+    void started(const Descriptor& blob);
+    void resumed(const Descriptor& blob, std::uint64_t offset);
+    void retried(const Descriptor& blob, const std::string& why);
+    void done(const Descriptor& blob);
+    void failed(const Descriptor& blob, const std::string& why);
+    void moved(const Descriptor& blob, std::uint64_t so_far, std::uint64_t delta);
+
+    // A reader of `blob` from `offset` on that, when the connection is lost, fetches again from
+    // the byte it reached (Range), up to max_resumes times, and reports its bytes.
+    Task<std::unique_ptr<BlobReader>> open(Target& src, const Descriptor& blob,
+                                           std::uint64_t offset = 0);
+
+    // Runs fn over items with at most `concurrency` in flight. The first failure stops new
+    // work, lets in-flight items finish, and is rethrown.
+    Task<void> for_each(const std::vector<Descriptor>& items,
+                        std::function<Task<void>(const Descriptor&)> fn);
+
+    std::uint64_t bytes_moved() const { return moved_bytes_; }
+
+  private:
+    void emit(ProgressEvent::Kind kind, const Descriptor& blob, std::uint64_t bytes = 0,
+              std::string detail = {});
+
+    SessionOptions options_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::uint64_t total_bytes_ = 0, done_bytes_ = 0, total_blobs_ = 0, done_blobs_ = 0;
+    std::uint64_t in_flight_ = 0, moved_bytes_ = 0;
+};
+
+} // namespace floe::transfer
