@@ -31,6 +31,8 @@ struct GlobalFlags {
     std::string limit_rate;
     std::string progress = "auto";
     bool fsync = false;
+    std::string chunk_size;
+    std::vector<std::string> mount_from;
 };
 
 ClientOptions client_options(const GlobalFlags& g) {
@@ -43,6 +45,9 @@ ClientOptions client_options(const GlobalFlags& g) {
     if (!g.limit_rate.empty())
         o.limit_rate = http::parse_rate(g.limit_rate);
     o.durable = g.fsync;
+    if (!g.chunk_size.empty())
+        o.chunk_size = http::parse_rate(g.chunk_size); // same units: 4M, 512K
+    o.mount_from = g.mount_from;
     if (g.verbose)
         o.log = [](std::string_view line) { fmt::print(stderr, "floe: {}\n", line); };
     return o;
@@ -98,6 +103,22 @@ int main(int argc, char** argv) {
     app.add_option("--timeout", g.timeout_seconds, "Seconds to wait for a connection or any byte")
         ->check(CLI::Range(1, 3600))
         ->capture_default_str();
+    app.add_option("--limit-rate", g.limit_rate,
+                   "Cap all transfers together at this many bytes per second (800K, 50M, 1G)");
+    app.add_option("--progress", g.progress,
+                   "auto (bars on a terminal, lines otherwise), tty, plain, json (JSON lines on "
+                   "stderr) or none")
+        ->capture_default_str();
+    app.add_option("--chunk-size", g.chunk_size,
+                   "Upload in chunks of this size (4M, 64M), for registries behind proxies that "
+                   "refuse large bodies");
+    app.add_option("--mount-from", g.mount_from,
+                   "Link blobs from this repository of the same registry instead of uploading "
+                   "them (repeatable)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app.add_flag("--fsync", g.fsync,
+                 "Flush each file to disk before it gets its final name (survives power loss)");
 
     auto* artifact = app.add_subcommand("artifact", "Push, pull, inspect and copy artifacts");
     artifact->require_subcommand(1);

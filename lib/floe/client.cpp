@@ -73,7 +73,8 @@ struct Client::Impl {
         if (!reg)
             reg = std::make_shared<registry::Registry>(
                 http, auth, host, registry::RegistryOptions{options.plain_http});
-        return std::make_unique<registry::RemoteTarget>(reg, ref.repository, push);
+        registry::UploadOptions upload{options.chunk_size, options.mount_from, 5};
+        return std::make_unique<registry::RemoteTarget>(reg, ref.repository, push, upload);
     }
 
     transfer::Session session() const {

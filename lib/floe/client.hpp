@@ -32,6 +32,8 @@ struct ClientOptions {
     std::chrono::seconds timeout{60};      // connect, and longest wait for any byte
     std::uint64_t limit_rate = 0;          // bytes per second over all connections; 0: no limit
     bool durable = false;                  // fdatasync files before they get their final names
+    std::uint64_t chunk_size = 0;          // upload in PATCH chunks of this size; 0: one PUT
+    std::vector<std::string> mount_from;   // repositories (same registry) to link blobs from
     ProgressCallback progress;             // per-blob and per-operation events
     // Credentials per registry; default: FLOE_REGISTRY_USERNAME/PASSWORD/TOKEN.
     std::shared_ptr<const CredentialStore> credentials;

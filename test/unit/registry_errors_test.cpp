@@ -53,3 +53,24 @@ TEST_CASE("retry delay: backoff grows, jitter stays bounded, Retry-After wins, c
     auto garbage = retry_delay(1, "soon");
     CHECK(garbage >= 200ms); // falls back to backoff
 }
+
+#include "floe/registry/upload_policy.hpp"
+
+TEST_CASE("upload chunk size honours OCI-Chunk-Min-Length") {
+    CHECK(effective_chunk_size(0, std::nullopt) == 0);
+    CHECK(effective_chunk_size(4 << 20, std::nullopt) == 4u << 20);
+    CHECK(effective_chunk_size(1024, "5242880") == 5242880);
+    CHECK(effective_chunk_size(8 << 20, "5242880") == 8u << 20);
+    CHECK(effective_chunk_size(1024, "garbage") == 1024);
+}
+
+TEST_CASE("bytes the registry holds, from its Range header") {
+    CHECK(bytes_received(std::nullopt) == 0);
+    CHECK(bytes_received("0-1023") == 1024);
+    CHECK(bytes_received("bytes=0-1023") == 1024);
+    CHECK(bytes_received("0-0") == 0); // distribution's answer for an empty session
+    CHECK_FALSE(bytes_received("5-10"));
+    CHECK_FALSE(bytes_received("abc"));
+    CHECK_FALSE(bytes_received("0-"));
+    CHECK_FALSE(bytes_received("10-5"));
+}

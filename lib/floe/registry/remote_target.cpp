@@ -2,6 +2,11 @@
 
 #include "floe/auth/challenge.hpp"
 #include "floe/core/media_types.hpp"
+#include "floe/registry/errors.hpp"
+#include "floe/registry/upload_policy.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <simdjson.h>
 
@@ -30,15 +35,22 @@ class BodyReader final : public BlobReader {
     std::uint64_t remaining_;
 };
 
+Task<void> sleep_for(boost::asio::any_io_executor ex, std::chrono::milliseconds d) {
+    boost::asio::steady_timer timer(ex, d);
+    co_await timer.async_wait(boost::asio::use_awaitable);
+}
+
 bool is_manifest_type(const Descriptor& d) {
     return media_type::is_manifest_or_index(d.media_type);
 }
 
 } // namespace
 
-RemoteTarget::RemoteTarget(std::shared_ptr<Registry> registry, std::string repository, bool push)
+RemoteTarget::RemoteTarget(std::shared_ptr<Registry> registry, std::string repository, bool push,
+                           UploadOptions upload)
     : registry_(std::move(registry)),
-      repository_(std::move(repository)), scopes_{auth::repository_scope(repository_, push)} {}
+      repository_(std::move(repository)), scopes_{auth::repository_scope(repository_, push)},
+      upload_(std::move(upload)) {}
 
 std::string RemoteTarget::describe() const {
     return registry_->host() + "/" + repository_;
@@ -113,41 +125,205 @@ Task<std::unique_ptr<BlobReader>> RemoteTarget::fetch(const Descriptor& desc,
 }
 
 Task<void> RemoteTarget::push(const Descriptor& desc, BlobReader& source) {
-    // POST opens an upload session; PUT <location>?digest= sends the whole blob in one request.
+    // A plain reader can be read once: resuming needs push_from.
+    bool opened = false;
+    co_await push_from(desc, [&](std::uint64_t offset) -> Task<std::unique_ptr<BlobReader>> {
+        if (opened || offset != 0)
+            fail(Errc::network, "the upload of " + desc.digest.str() +
+                                    " was interrupted and its source cannot be read again");
+        opened = true;
+        struct Borrowed final : BlobReader {
+            BlobReader& inner;
+            explicit Borrowed(BlobReader& r) : inner(r) {}
+            Task<std::size_t> read(std::span<std::byte> buf) override { return inner.read(buf); }
+        };
+        co_return std::make_unique<Borrowed>(source);
+    });
+}
+
+Task<ResumablePush::Outcome> RemoteTarget::push_from(const Descriptor& desc, Open open) {
+    for (int attempt = 0;; ++attempt) {
+        auto session = co_await start_upload(desc);
+        if (!session)
+            co_return Outcome::mounted;
+        bool lost = false;
+        try {
+            if (session->chunk_size == 0) {
+                auto source = co_await open(0);
+                co_await put_whole(desc, *session, *source);
+            } else {
+                co_await put_chunks(desc, *session, open);
+            }
+            co_return Outcome::uploaded;
+        } catch (const Error& e) {
+            // A lost connection loses a monolithic upload (or a chunked session the registry
+            // forgot): start a new session, within the budget.
+            if (e.errc() != Errc::network || attempt >= upload_.max_resumes)
+                throw;
+            lost = true;
+        }
+        if (lost)
+            co_await sleep_for(registry_->client().executor(),
+                               retry_delay(attempt + 1, std::nullopt));
+    }
+}
+
+Task<std::optional<RemoteTarget::Session>> RemoteTarget::start_upload(const Descriptor& desc) {
+    auto uploads = "/v2/" + repository_ + "/blobs/uploads/";
+    for (auto& from : upload_.mount_from) {
+        if (from == repository_)
+            continue;
+        auto scopes = auth::merge_scopes(scopes_, {auth::repository_scope(from, false)});
+        auto resp = co_await registry_->send(
+            [&] {
+                http::Request r;
+                r.method = "POST";
+                r.url = registry_->endpoint(uploads +
+                                            "?mount=" + http::percent_encode(desc.digest.str()) +
+                                            "&from=" + http::percent_encode(from));
+                return r;
+            },
+            scopes, false);
+        co_await resp.discard();
+        if (resp.status == 201)
+            co_return std::nullopt; // linked, nothing to send
+        // 202 opens an ordinary session; Harbor answers a failed mount with 401: either way,
+        // upload as usual (the session the 202 opened is simply abandoned).
+    }
     auto start = co_await registry_->send(
         [&] {
             http::Request r;
             r.method = "POST";
-            r.url = registry_->endpoint("/v2/" + repository_ + "/blobs/uploads/");
+            r.url = registry_->endpoint(uploads);
             return r;
         },
         scopes_, false);
     if (start.status != 202) {
-        {
-            auto error =
-                co_await Registry::error_for(start, "cannot start an upload to " + describe());
-            throw error; // (GCC 12 miscompiles "throw co_await")
-        }
+        auto error = co_await Registry::error_for(start, "cannot start an upload to " + describe());
+        throw error; // (GCC 12 miscompiles "throw co_await")
     }
     auto location = start.headers.get("Location");
+    auto min_chunk = start.headers.get("OCI-Chunk-Min-Length");
     co_await start.discard();
     if (!location)
         fail(Errc::protocol,
              "the registry " + registry_->host() + " started an upload without a Location");
-    auto upload = start.url.resolve(*location);
-    if (start.url.is_https() && !upload.is_https())
+    Session session;
+    session.location = start.url.resolve(*location);
+    if (start.url.is_https() && !session.location.is_https())
         fail(Errc::protocol,
              "the registry sent a plain-http upload location; refusing to upload there");
-    upload.add_query("digest", desc.digest.str());
+    session.chunk_size = effective_chunk_size(upload_.chunk_size, min_chunk);
+    co_return session;
+}
 
+Task<void> RemoteTarget::put_whole(const Descriptor& desc, const Session& session,
+                                   BlobReader& source) {
+    auto url = session.location;
+    url.add_query("digest", desc.digest.str());
     auto done = co_await registry_->send(
         [&] {
             http::Request r;
             r.method = "PUT";
-            r.url = upload;
+            r.url = url;
             r.headers.set("Content-Type", "application/octet-stream");
             r.stream = &source;
             r.stream_length = desc.size;
+            return r;
+        },
+        scopes_, false);
+    if (done.status != 201 && done.status != 204) {
+        auto error = co_await Registry::error_for(done, "upload of " + desc.digest.str() + " to " +
+                                                            describe() + " failed");
+        throw error; // (GCC 12 miscompiles "throw co_await")
+    }
+    auto echoed = done.headers.get("Docker-Content-Digest");
+    co_await done.discard();
+    if (echoed && *echoed != desc.digest.str())
+        fail(Errc::verification_failed,
+             "the registry stored " + desc.digest.str() + " as " + *echoed);
+}
+
+Task<std::optional<std::uint64_t>> RemoteTarget::upload_status(const http::Url& location) {
+    auto resp = co_await registry_->send(
+        [&] {
+            http::Request r;
+            r.url = location;
+            return r;
+        },
+        scopes_, true);
+    auto range = resp.headers.get("Range");
+    co_await resp.discard();
+    if (resp.status != 204 && resp.status != 200)
+        co_return std::nullopt; // the session is gone
+    co_return bytes_received(range);
+}
+
+Task<void> RemoteTarget::put_chunks(const Descriptor& desc, Session session, const Open& open) {
+    std::uint64_t offset = 0;
+    auto source = co_await open(0);
+    int resumes = 0;
+    while (offset < desc.size) {
+        auto n = std::min(session.chunk_size, desc.size - offset);
+        LimitedReader chunk(*source, n);
+        std::string lost;
+        try {
+            auto resp = co_await registry_->send(
+                [&] {
+                    http::Request r;
+                    r.method = "PATCH";
+                    r.url = session.location;
+                    r.headers.set("Content-Type", "application/octet-stream");
+                    r.headers.set("Content-Range",
+                                  std::to_string(offset) + "-" + std::to_string(offset + n - 1));
+                    r.stream = &chunk;
+                    r.stream_length = n;
+                    return r;
+                },
+                scopes_, false);
+            if (resp.status == 202) {
+                auto location = resp.headers.get("Location");
+                co_await resp.discard();
+                if (location)
+                    session.location = resp.url.resolve(*location); // it may carry new state
+                offset += n;
+                continue;
+            }
+            if (resp.status != 416) {
+                auto error = co_await Registry::error_for(
+                    resp, "chunk upload of " + desc.digest.str() + " to " + describe() + " failed");
+                throw error;
+            }
+            co_await resp.discard();
+            lost = "the registry refused the chunk's range";
+        } catch (const Error& e) {
+            if (e.errc() != Errc::network)
+                throw;
+            lost = e.what();
+        }
+        // Ask the registry how much it holds and continue from there.
+        if (++resumes > upload_.max_resumes)
+            fail(Errc::network, lost + " (gave up after " + std::to_string(upload_.max_resumes) +
+                                    " attempts to resume the upload)");
+        co_await sleep_for(registry_->client().executor(), retry_delay(resumes, std::nullopt));
+        auto held = co_await upload_status(session.location);
+        if (!held)
+            fail(Errc::network, "the registry forgot the upload session of " + desc.digest.str());
+        offset = *held;
+        source = co_await open(offset);
+    }
+    co_await finish_upload(desc, session.location);
+}
+
+Task<void> RemoteTarget::finish_upload(const Descriptor& desc, const http::Url& location) {
+    auto url = location;
+    url.add_query("digest", desc.digest.str());
+    auto done = co_await registry_->send(
+        [&] {
+            http::Request r;
+            r.method = "PUT";
+            r.url = url;
+            r.headers.set("Content-Type", "application/octet-stream");
             return r;
         },
         scopes_, false);

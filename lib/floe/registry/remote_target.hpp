@@ -7,10 +7,17 @@
 
 namespace floe::registry {
 
-class RemoteTarget final : public Target {
+struct UploadOptions {
+    std::uint64_t chunk_size = 0;        // 0: one PUT per blob; else PATCH chunks of this size
+    std::vector<std::string> mount_from; // repositories of the same registry to link blobs from
+    int max_resumes = 5;                 // per blob, after a lost connection
+};
+
+class RemoteTarget final : public Target, public ResumablePush {
   public:
     // `push` asks for pull+push scopes up front, so one token serves the whole copy.
-    RemoteTarget(std::shared_ptr<Registry> registry, std::string repository, bool push);
+    RemoteTarget(std::shared_ptr<Registry> registry, std::string repository, bool push,
+                 UploadOptions upload = {});
 
     std::string describe() const override;
     Task<bool> exists(const Descriptor& desc) override;
@@ -22,13 +29,26 @@ class RemoteTarget final : public Target {
                              std::string_view tag) override;
     Task<void> tag(const Descriptor& desc, std::string_view tag) override;
     Task<std::vector<std::string>> tags() override;
+    Task<Outcome> push_from(const Descriptor& desc, Open open) override;
 
   private:
+    struct Session {
+        http::Url location;
+        std::uint64_t chunk_size = 0;
+    };
+    // POST (with ?mount= first when asked): nullopt when the registry mounted the blob.
+    Task<std::optional<Session>> start_upload(const Descriptor& desc);
+    Task<void> put_whole(const Descriptor& desc, const Session& session, BlobReader& source);
+    Task<void> put_chunks(const Descriptor& desc, Session session, const Open& open);
+    Task<void> finish_upload(const Descriptor& desc, const http::Url& location);
+    Task<std::optional<std::uint64_t>> upload_status(const http::Url& location);
+
     std::string path(std::string_view kind, std::string_view ref) const;
 
     std::shared_ptr<Registry> registry_;
     std::string repository_;
     std::vector<std::string> scopes_;
+    UploadOptions upload_;
 };
 
 } // namespace floe::registry

@@ -36,6 +36,14 @@ void verify_bytes(const Descriptor& desc, std::string_view bytes, std::string_vi
                                             "; the content is corrupt");
 }
 
+Task<std::size_t> LimitedReader::read(std::span<std::byte> buf) {
+    if (left_ == 0)
+        co_return 0;
+    auto n = co_await inner_.read(buf.first(std::min<std::uint64_t>(buf.size(), left_)));
+    left_ -= n;
+    co_return n;
+}
+
 Task<std::size_t> MemoryReader::read(std::span<std::byte> buf) {
     auto n = std::min(buf.size(), bytes_.size() - pos_);
     std::memcpy(buf.data(), bytes_.data() + pos_, n);

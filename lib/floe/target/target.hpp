@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -54,6 +55,28 @@ class Target {
     // Points tag at an existing manifest.
     virtual Task<void> tag(const Descriptor& desc, std::string_view tag) = 0;
     virtual Task<std::vector<std::string>> tags() = 0;
+};
+
+// An optional ability: a push that can ask the source again from any offset, so an upload cut
+// mid-way continues where the destination says it stands instead of starting over, and a blob
+// may be linked from another repository instead of uploaded.
+class ResumablePush {
+  public:
+    enum class Outcome { uploaded, mounted };
+    using Open = std::function<Task<std::unique_ptr<BlobReader>>(std::uint64_t offset)>;
+    virtual ~ResumablePush() = default;
+    virtual Task<Outcome> push_from(const Descriptor& desc, Open open) = 0;
+};
+
+// A reader that stops after `limit` bytes of another (one upload chunk).
+class LimitedReader final : public BlobReader {
+  public:
+    LimitedReader(BlobReader& inner, std::uint64_t limit) : inner_(inner), left_(limit) {}
+    Task<std::size_t> read(std::span<std::byte> buf) override;
+
+  private:
+    BlobReader& inner_;
+    std::uint64_t left_;
 };
 
 // Reads a whole small stream into memory, failing with Errc::too_large past `cap` bytes.

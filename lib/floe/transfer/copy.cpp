@@ -22,12 +22,28 @@ struct Walk {
             co_return;
         }
         session.started(blob);
+        auto outcome = ResumablePush::Outcome::uploaded;
         try {
-            auto reader = co_await session.open(src, blob);
-            co_await dst.push(blob, *reader);
+            if (auto* resumable = dynamic_cast<ResumablePush*>(&dst)) {
+                // The destination may ask again from any offset (an upload cut mid-way).
+                outcome = co_await resumable->push_from(
+                    blob, [&](std::uint64_t offset) -> Task<std::unique_ptr<BlobReader>> {
+                        if (offset > 0)
+                            session.resumed(blob, offset);
+                        co_return co_await session.open(src, blob, offset);
+                    });
+            } else {
+                auto reader = co_await session.open(src, blob);
+                co_await dst.push(blob, *reader);
+            }
         } catch (const std::exception& e) {
             session.failed(blob, e.what());
             throw;
+        }
+        if (outcome == ResumablePush::Outcome::mounted) {
+            ++result.blobs_skipped;
+            session.mounted(blob);
+            co_return;
         }
         ++result.blobs_copied;
         result.bytes_copied += blob.size;

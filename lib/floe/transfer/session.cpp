@@ -135,6 +135,7 @@ void Session::skipped(const Descriptor& blob) {
     emit(K::skipped, blob);
 }
 void Session::mounted(const Descriptor& blob) {
+    --in_flight_;
     done_bytes_ += blob.size;
     ++done_blobs_;
     emit(K::mounted, blob);

@@ -27,7 +27,7 @@ class Session {
     // Reports that these blobs belong to the operation (totals for the progress display).
     void queue(const Descriptor& blob);
     void skipped(const Descriptor& blob);
-    void mounted(const Descriptor& blob);
+    void mounted(const Descriptor& blob); // after started(): leaves the in-flight count
     void started(const Descriptor& blob);
     void resumed(const Descriptor& blob, std::uint64_t offset);
     void retried(const Descriptor& blob, const std::string& why);
