@@ -2,6 +2,7 @@
 // public call into a copy between two Targets.
 #include "floe/client.hpp"
 
+#include "floe/artifact/digest_cache.hpp"
 #include "floe/artifact/extract.hpp"
 #include "floe/artifact/pack.hpp"
 #include "floe/artifact/tag_policy.hpp"
@@ -126,6 +127,60 @@ Task<std::optional<Descriptor>> release_already_pushed(Target& dst, const std::s
                              tag + "-dev");
 }
 
+// Large new files: sent while hashed (one read each) where the destination can, then the
+// manifest is built. When the release tag already exists its content must be compared first,
+// so those files are hashed here instead.
+Task<PushResult> push_pending(artifact::PackedArtifact& packed, Target& dst, const std::string& tag,
+                              transfer::Session& session) {
+    PushResult r;
+    auto* streaming = dynamic_cast<StreamingPush*>(&dst);
+    bool release_exists = false;
+    if (streaming && artifact::is_immutable_tag(tag)) {
+        try {
+            co_await dst.resolve(tag);
+            release_exists = true;
+        } catch (const Error& e) {
+            if (e.errc() != Errc::not_found)
+                throw;
+        }
+    }
+    if (!streaming || release_exists) {
+        packed.hash_pending();
+    } else {
+        std::vector<Descriptor> layers;
+        std::map<std::string, artifact::PackedArtifact::Pending> by_title;
+        for (auto& p : packed.pending()) {
+            layers.push_back(packed.layer(p.layer));
+            by_title[layers.back().title()] = p;
+        }
+        for (auto& l : layers)
+            session.queue(l);
+        co_await session.for_each(layers, [&](const Descriptor& layer) -> Task<void> {
+            auto& pending = by_title.at(layer.title());
+            session.started(layer);
+            Descriptor stored;
+            try {
+                stored = co_await streaming->push_unknown(
+                    layer, [&](std::uint64_t offset) -> Task<std::unique_ptr<BlobReader>> {
+                        if (offset > 0)
+                            session.resumed(layer, offset);
+                        co_return session.counted(
+                            layer, std::make_unique<FileReader>(pending.path.string(), offset));
+                    });
+            } catch (const std::exception& e) {
+                session.failed(layer, e.what());
+                throw;
+            }
+            packed.set_digest(pending.layer, stored.digest);
+            ++r.blobs_pushed;
+            r.bytes_pushed += stored.size;
+            session.done(stored);
+        });
+    }
+    packed.finalize();
+    co_return r;
+}
+
 } // namespace
 
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -142,9 +197,17 @@ PushResult Client::push(const Reference& ref, const PushOptions& options) {
     pack_options.compression = options.compression == LayerCompression::zstd
                                    ? artifact::Compression::zstd
                                    : artifact::Compression::gzip;
+    artifact::DigestCache cache(options.digest_cache ? artifact::DigestCache::default_path()
+                                                     : std::filesystem::path());
+    pack_options.cache = &cache;
+    pack_options.defer_hashing_over = 16 * 1024 * 1024;
     auto packed = artifact::pack(options.paths, pack_options);
     auto dst = impl_->open(ref, true);
     return impl_->run([&]() -> Task<PushResult> {
+        auto session = impl_->session();
+        PushResult streamed;
+        if (!packed->pending().empty())
+            streamed = co_await push_pending(*packed, *dst, tag, session);
         if (auto existing = co_await release_already_pushed(
                 *dst, tag, packed->manifest_descriptor(), &packed->manifest())) {
             PushResult r;
@@ -153,15 +216,15 @@ PushResult Client::push(const Reference& ref, const PushOptions& options) {
             r.blobs_skipped = 1 + packed->manifest().layers.size();
             co_return r;
         }
-        auto session = impl_->session();
         auto copied = co_await transfer::copy_graph(*packed, *dst, packed->manifest_descriptor(),
                                                     tag, session);
         PushResult r;
         r.manifest = packed->manifest_descriptor();
         r.tag = tag;
-        r.blobs_pushed = copied.blobs_copied;
-        r.blobs_skipped = copied.blobs_skipped;
-        r.bytes_pushed = copied.bytes_copied;
+        // Blobs streamed above were found in place by the copy: count them as pushed.
+        r.blobs_pushed = copied.blobs_copied + streamed.blobs_pushed;
+        r.blobs_skipped = copied.blobs_skipped - streamed.blobs_pushed;
+        r.bytes_pushed = copied.bytes_copied + streamed.bytes_pushed;
         co_return r;
     }());
 }

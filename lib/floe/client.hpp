@@ -48,6 +48,9 @@ struct PushOptions {
     Annotations annotations;   // added to the manifest
     std::string artifact_type; // default: detected (compiled artifacts) or floe's bundle type
     LayerCompression compression = LayerCompression::gzip; // for directories
+    // Remember file digests (keyed by inode, size, mtime, ctime) so unchanged files are not
+    // read again; large new files are hashed while they are sent.
+    bool digest_cache = true;
 };
 
 struct PushResult {

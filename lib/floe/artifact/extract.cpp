@@ -9,7 +9,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <set>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace floe::artifact {
@@ -17,26 +19,50 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A hidden directory inside `out`, removed with everything in it.
+// A hidden directory inside `out`, removed with everything in it. It holds an flock for its
+// lifetime, so that a later pull can tell the leftovers of a killed run (unlocked) from the
+// staging of a pull still running (locked), and clean up the former.
 class StagingDir {
   public:
     explicit StagingDir(const fs::path& out) {
+        sweep(out);
         std::string tmpl = (out / ".floe-pull-XXXXXX").string();
         if (!::mkdtemp(tmpl.data()))
             fail(Errc::io, "cannot create a staging directory in " + out.string() + ": " +
                                std::strerror(errno));
         path_ = tmpl;
+        lock_ = ::open((path_ / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (lock_ >= 0)
+            ::flock(lock_, LOCK_EX);
     }
     ~StagingDir() {
         std::error_code ec;
         fs::remove_all(path_, ec);
+        if (lock_ >= 0)
+            ::close(lock_);
     }
     StagingDir(const StagingDir&) = delete;
     StagingDir& operator=(const StagingDir&) = delete;
     const fs::path& path() const { return path_; }
 
   private:
+    static void sweep(const fs::path& out) {
+        std::error_code ec;
+        for (auto& entry : fs::directory_iterator(out, ec)) {
+            auto name = entry.path().filename().string();
+            if (!name.starts_with(".floe-pull-") || !entry.is_directory())
+                continue;
+            int fd = ::open((entry.path() / ".lock").c_str(), O_RDWR | O_CLOEXEC);
+            if (fd < 0)
+                continue; // being created right now, or not ours
+            if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
+                fs::remove_all(entry.path(), ec); // its pull is gone
+            ::close(fd);
+        }
+    }
+
     fs::path path_;
+    int lock_ = -1;
 };
 
 // Removes a directory at scope exit if it is empty (rmdir semantics); disarmed on success for

@@ -4,6 +4,7 @@
 #include "floe/core/error.hpp"
 #include "floe/core/media_types.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -133,9 +134,23 @@ std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths,
                     fail(Errc::invalid_artifact, "only one compiled_artifacts.json per artifact");
                 product = validate_compiled_artifacts(read_capped(path, 256u << 20), path.string());
             }
-            layer = describe_file(path, std::string(compiled ? media_type::floe_compiled_artifacts
-                                                             : media_type::floe_file));
-            art->files_[layer.digest] = path;
+            std::string type(compiled ? media_type::floe_compiled_artifacts
+                                      : media_type::floe_file);
+            auto size = fs::file_size(path);
+            auto cached = options.cache ? options.cache->lookup(path) : std::nullopt;
+            if (cached) {
+                layer = Descriptor{type, *cached, size, {}, {}};
+                art->files_[layer.digest] = path;
+            } else if (options.defer_hashing_over && size > options.defer_hashing_over &&
+                       !compiled) {
+                layer = Descriptor{type, {}, size, {}, {}};
+                art->pending_.push_back({m.layers.size(), path});
+            } else {
+                layer = describe_file(path, type);
+                art->files_[layer.digest] = path;
+                if (options.cache)
+                    options.cache->remember(path, layer.digest);
+            }
         } else {
             fail(Errc::invalid_artifact, path.string() + " is neither a file nor a directory");
         }
@@ -156,12 +171,39 @@ std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths,
     for (auto& [k, v] : options.annotations)
         m.annotations[k] = v; // the user's word wins, including over created
 
-    art->manifest_bytes_ = serialize(m);
-    art->manifest_desc_.media_type = m.media_type;
-    art->manifest_desc_.digest = Digest::of(art->manifest_bytes_);
-    art->manifest_desc_.size = art->manifest_bytes_.size();
-    art->manifest_desc_.artifact_type = m.artifact_type;
+    art->cache_ = options.cache;
+    if (art->pending_.empty())
+        art->finalize();
     return art;
+}
+
+void PackedArtifact::set_digest(std::size_t layer, const Digest& digest) {
+    auto it =
+        std::find_if(pending_.begin(), pending_.end(), [&](auto& p) { return p.layer == layer; });
+    if (it == pending_.end())
+        fail(Errc::invalid_argument, "layer " + std::to_string(layer) + " is not pending");
+    manifest_.layers.at(layer).digest = digest;
+    files_[digest] = it->path;
+    if (cache_)
+        cache_->remember(it->path, digest);
+    pending_.erase(it);
+}
+
+void PackedArtifact::hash_pending() {
+    while (!pending_.empty()) {
+        auto p = pending_.front();
+        set_digest(p.layer, describe_file(p.path, "").digest);
+    }
+}
+
+void PackedArtifact::finalize() {
+    if (!pending_.empty())
+        fail(Errc::invalid_argument, "the manifest cannot be built before every digest is known");
+    manifest_bytes_ = serialize(manifest_);
+    manifest_desc_.media_type = manifest_.media_type;
+    manifest_desc_.digest = Digest::of(manifest_bytes_);
+    manifest_desc_.size = manifest_bytes_.size();
+    manifest_desc_.artifact_type = manifest_.artifact_type;
 }
 
 PackedArtifact::~PackedArtifact() {

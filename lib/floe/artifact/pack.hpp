@@ -3,6 +3,7 @@
 // a read-only Target, so pushing it anywhere is the copy engine's job.
 #pragma once
 
+#include "floe/artifact/digest_cache.hpp"
 #include "floe/artifact/tar.hpp"
 #include "floe/target/target.hpp"
 
@@ -19,11 +20,27 @@ struct PackOptions {
     std::string artifact_type;                   // overrides the detected type
     std::string created;                         // RFC 3339; default: SOURCE_DATE_EPOCH, else now
     Compression compression = Compression::gzip; // for directory layers
+    DigestCache* cache = nullptr;                // digests of files hashed before
+    // Files larger than this whose digest is not cached are not hashed here: the push hashes
+    // them while sending (one read). 0: hash everything here.
+    std::uint64_t defer_hashing_over = 0;
 };
 
 class PackedArtifact final : public Target {
   public:
     ~PackedArtifact() override; // removes the directory tars it made
+
+    // Layers whose digest is still unknown (deferred hashing); the manifest is built once
+    // they are all set.
+    struct Pending {
+        std::size_t layer;
+        std::filesystem::path path;
+    };
+    const std::vector<Pending>& pending() const { return pending_; }
+    const Descriptor& layer(std::size_t i) const { return manifest_.layers.at(i); }
+    void set_digest(std::size_t layer, const Digest& digest);
+    void hash_pending(); // the fallback: hash them here
+    void finalize();     // builds the manifest; every digest must be known
 
     const Descriptor& manifest_descriptor() const { return manifest_desc_; }
     const std::string& manifest_bytes() const { return manifest_bytes_; }
@@ -50,6 +67,8 @@ class PackedArtifact final : public Target {
     std::string manifest_bytes_;
     std::map<Digest, std::filesystem::path> files_; // blob digest -> file holding it
     std::filesystem::path scratch_;                 // tars of directories live here
+    std::vector<Pending> pending_;
+    DigestCache* cache_ = nullptr;
 };
 
 // Hashes each file once (OpenSSL, 1 MiB reads). Throws Error(invalid_artifact) for a missing

@@ -184,6 +184,8 @@ struct Response::Impl {
     std::shared_ptr<RateLimiter> limiter;
     std::uint64_t limit = 0; // body bytes this response may deliver
     std::uint64_t received = 0;
+    bool direct = false;         // Content-Length body read without the parser
+    std::uint64_t remaining = 0; // of a direct body
     bool done = false;
 
     // The body has been read: the connection may serve the next request.
@@ -203,8 +205,42 @@ Response::~Response() = default;
 Response::Response(Response&&) noexcept = default;
 Response& Response::operator=(Response&&) noexcept = default;
 
+// A body of known length is read straight from the socket into the caller's buffer (one
+// large read, no copy through the parser): Beast's parser would read it 512 bytes at a time.
+// Bytes that arrived with the header are in the connection's buffer and go first. Only
+// Content-Length bytes are read, so a kept-alive connection stays in step.
 Task<std::size_t> Response::read(std::span<std::byte> buf) {
     auto& I = *impl;
+    if (I.direct && !I.done) {
+        if (I.remaining == 0) {
+            I.finish();
+            co_return 0;
+        }
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), I.remaining));
+        std::size_t got = 0;
+        if (I.conn->buffer.size() > 0) {
+            got = asio::buffer_copy(asio::buffer(buf.data(), want), I.conn->buffer.data());
+            I.conn->buffer.consume(got);
+        } else {
+            I.conn->lowest().expires_after(I.io_timeout);
+            auto [ec, n] = co_await I.conn->visit([&](auto& s) {
+                return s.async_read_some(asio::buffer(buf.data(), want), use_tuple);
+            });
+            if (ec) {
+                I.conn.reset();
+                I.done = true;
+                network_failure("connection lost while reading", I.where, ec);
+            }
+            got = n;
+        }
+        I.remaining -= got;
+        I.received += got;
+        if (I.limiter && got)
+            co_await I.limiter->take(got);
+        if (I.remaining == 0)
+            I.finish();
+        co_return got;
+    }
     while (!I.done) {
         if (I.parser.is_done()) {
             I.finish();
@@ -395,6 +431,10 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
     if (auto cl = I.parser.content_length())
         resp.content_length = *cl;
     const bool success = resp.status >= 200 && resp.status < 300;
+    if (resp.content_length && !I.parser.chunked() && !I.parser.is_done() && req.method != "HEAD") {
+        I.direct = true;
+        I.remaining = *resp.content_length;
+    }
     I.limit = success ? req.max_body : std::max<std::uint64_t>(req.max_body, 64 * 1024);
     if (resp.content_length && *resp.content_length > I.limit && req.method != "HEAD")
         fail(Errc::too_large, "response from " + where + " announces " +

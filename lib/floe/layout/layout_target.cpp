@@ -9,6 +9,7 @@
 #include <sstream>
 #include <sys/file.h>
 #include <unistd.h>
+#include <vector>
 
 namespace floe::layout {
 namespace fs = std::filesystem;
@@ -105,6 +106,30 @@ Task<void> LayoutTarget::push(const Descriptor& desc, BlobReader& source) {
     fs::create_directories(dir);
     auto tmp = co_await receive_verified(source, desc, dir, "copy into " + describe());
     tmp->commit(blob_path(desc.digest), durable_);
+}
+
+Task<Descriptor> LayoutTarget::push_unknown(Descriptor desc, ResumablePush::Open open) {
+    ensure_layout();
+    auto reader = co_await open(0);
+    auto& source = *reader;
+    auto dir = root_ / "blobs" / "sha256";
+    fs::create_directories(dir);
+    TempFile tmp(dir);
+    Hasher hasher;
+    std::vector<std::byte> buf(1024 * 1024);
+    std::uint64_t total = 0;
+    while (auto n = co_await source.read(buf)) {
+        std::span<const std::byte> chunk(buf.data(), n);
+        hasher.update(chunk);
+        tmp.write(chunk);
+        total += n;
+    }
+    if (total != desc.size)
+        fail(Errc::io, "the file changed size while it was copied into " + describe());
+    desc.digest = hasher.finish();
+    if (!co_await exists(desc))
+        tmp.commit(blob_path(desc.digest), durable_);
+    co_return desc;
 }
 
 Task<Descriptor> LayoutTarget::resolve(std::string_view reference) {

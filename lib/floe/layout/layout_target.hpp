@@ -10,7 +10,7 @@
 
 namespace floe::layout {
 
-class LayoutTarget final : public Target {
+class LayoutTarget final : public Target, public StreamingPush {
   public:
     // The directory is created (with oci-layout and an empty index.json) on the first write.
     // `durable`: fdatasync each blob before it gets its final name.
@@ -26,6 +26,7 @@ class LayoutTarget final : public Target {
                              std::string_view tag) override;
     Task<void> tag(const Descriptor& desc, std::string_view tag) override;
     Task<std::vector<std::string>> tags() override;
+    Task<Descriptor> push_unknown(Descriptor desc, ResumablePush::Open open) override;
 
     std::filesystem::path blob_path(const Digest& d) const;
 

@@ -171,7 +171,7 @@ Task<ResumablePush::Outcome> RemoteTarget::push_from(const Descriptor& desc, Ope
 Task<std::optional<RemoteTarget::Session>> RemoteTarget::start_upload(const Descriptor& desc) {
     auto uploads = "/v2/" + repository_ + "/blobs/uploads/";
     for (auto& from : upload_.mount_from) {
-        if (from == repository_)
+        if (from == repository_ || desc.digest.empty())
             continue;
         auto scopes = auth::merge_scopes(scopes_, {auth::repository_scope(from, false)});
         auto resp = co_await registry_->send(
@@ -307,12 +307,97 @@ Task<void> RemoteTarget::put_chunks(const Descriptor& desc, Session session, con
                                     " attempts to resume the upload)");
         co_await sleep_for(registry_->client().executor(), retry_delay(resumes, std::nullopt));
         auto held = co_await upload_status(session.location);
-        if (!held)
-            fail(Errc::network, "the registry forgot the upload session of " + desc.digest.str());
+        if (!held) {
+            // Distribution, for one, cancels a session whose PATCH broke off mid-body: start a
+            // new one from the beginning.
+            auto fresh = co_await start_upload(desc);
+            if (!fresh)
+                co_return; // mounted after all
+            session = *fresh;
+            held = 0;
+        }
         offset = *held;
         source = co_await open(offset);
     }
     co_await finish_upload(desc, session.location);
+}
+
+// The digest is known only at the end: the bytes feed a running hash as they are sent in PATCH
+// requests (no Content-Range for a single one), then the session closes with that digest. A
+// lost connection continues from the registry's Range: only then are the bytes before it read
+// again (locally) to rebuild the hash up to that point.
+Task<Descriptor> RemoteTarget::push_unknown(Descriptor desc, Open open) {
+    auto session = co_await start_upload(desc);
+    Hasher hasher;
+    std::uint64_t offset = 0;
+    auto source = co_await open(0);
+    int resumes = 0;
+    while (offset < desc.size) {
+        auto n = session->chunk_size ? std::min(session->chunk_size, desc.size - offset)
+                                     : desc.size - offset;
+        LimitedReader limited(*source, n);
+        HashingReader chunk(limited, hasher);
+        std::string lost;
+        try {
+            auto resp = co_await registry_->send(
+                [&] {
+                    http::Request r;
+                    r.method = "PATCH";
+                    r.url = session->location;
+                    r.headers.set("Content-Type", "application/octet-stream");
+                    if (session->chunk_size || offset > 0)
+                        r.headers.set("Content-Range", std::to_string(offset) + "-" +
+                                                           std::to_string(offset + n - 1));
+                    r.stream = &chunk;
+                    r.stream_length = n;
+                    return r;
+                },
+                scopes_, false);
+            if (resp.status == 202) {
+                if (auto location = resp.headers.get("Location"))
+                    session->location = resp.url.resolve(*location);
+                co_await resp.discard();
+                offset += n;
+                continue;
+            }
+            if (resp.status != 416) {
+                auto error =
+                    co_await Registry::error_for(resp, "upload to " + describe() + " failed");
+                throw error; // (GCC 12 miscompiles "throw co_await")
+            }
+            co_await resp.discard();
+            lost = "the registry refused the chunk's range";
+        } catch (const Error& e) {
+            if (e.errc() != Errc::network)
+                throw;
+            lost = e.what();
+        }
+        if (++resumes > upload_.max_resumes)
+            fail(Errc::network, lost + " (gave up after " + std::to_string(upload_.max_resumes) +
+                                    " attempts to resume the upload)");
+        co_await sleep_for(registry_->client().executor(), retry_delay(resumes, std::nullopt));
+        auto held = co_await upload_status(session->location);
+        if (!held) {
+            // Distribution, for one, cancels a session whose PATCH broke off mid-body: start a
+            // new one from the beginning.
+            session = co_await start_upload(desc);
+            held = 0;
+        }
+        offset = *held;
+        hasher = Hasher();
+        if (offset > 0) { // rebuild the hash of what the registry holds
+            auto prefix = co_await open(0);
+            LimitedReader limited(*prefix, offset);
+            HashingReader feed(limited, hasher);
+            std::vector<std::byte> buf(1024 * 1024);
+            while (co_await feed.read(buf) > 0) {
+            }
+        }
+        source = co_await open(offset);
+    }
+    desc.digest = hasher.finish();
+    co_await finish_upload(desc, session->location);
+    co_return desc;
 }
 
 Task<void> RemoteTarget::finish_upload(const Descriptor& desc, const http::Url& location) {

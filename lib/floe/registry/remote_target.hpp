@@ -13,7 +13,7 @@ struct UploadOptions {
     int max_resumes = 5;                 // per blob, after a lost connection
 };
 
-class RemoteTarget final : public Target, public ResumablePush {
+class RemoteTarget final : public Target, public ResumablePush, public StreamingPush {
   public:
     // `push` asks for pull+push scopes up front, so one token serves the whole copy.
     RemoteTarget(std::shared_ptr<Registry> registry, std::string repository, bool push,
@@ -30,6 +30,7 @@ class RemoteTarget final : public Target, public ResumablePush {
     Task<void> tag(const Descriptor& desc, std::string_view tag) override;
     Task<std::vector<std::string>> tags() override;
     Task<Outcome> push_from(const Descriptor& desc, Open open) override;
+    Task<Descriptor> push_unknown(Descriptor desc, Open open) override;
 
   private:
     struct Session {

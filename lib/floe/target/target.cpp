@@ -36,6 +36,12 @@ void verify_bytes(const Descriptor& desc, std::string_view bytes, std::string_vi
                                             "; the content is corrupt");
 }
 
+Task<std::size_t> HashingReader::read(std::span<std::byte> buf) {
+    auto n = co_await inner_.read(buf);
+    hasher_.update(std::span<const std::byte>(buf.data(), n));
+    co_return n;
+}
+
 Task<std::size_t> LimitedReader::read(std::span<std::byte> buf) {
     if (left_ == 0)
         co_return 0;

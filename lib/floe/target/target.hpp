@@ -68,6 +68,27 @@ class ResumablePush {
     virtual Task<Outcome> push_from(const Descriptor& desc, Open open) = 0;
 };
 
+// An optional ability: store a blob whose digest is not known yet, hashing it on the way, so a
+// large new file is read once (not once to hash and again to send). `desc` carries the media
+// type, size and annotations; the result adds the digest. `open(offset)` reads the source from
+// any offset: after a lost connection the upload continues where the destination stands.
+class StreamingPush {
+  public:
+    virtual ~StreamingPush() = default;
+    virtual Task<Descriptor> push_unknown(Descriptor desc, ResumablePush::Open open) = 0;
+};
+
+// Feeds what passes through it to a hasher.
+class HashingReader final : public BlobReader {
+  public:
+    HashingReader(BlobReader& inner, Hasher& hasher) : inner_(inner), hasher_(hasher) {}
+    Task<std::size_t> read(std::span<std::byte> buf) override;
+
+  private:
+    BlobReader& inner_;
+    Hasher& hasher_;
+};
+
 // A reader that stops after `limit` bytes of another (one upload chunk).
 class LimitedReader final : public BlobReader {
   public:

@@ -99,9 +99,44 @@ class ResumingReader final : public BlobReader {
     int resumes_ = 0;
 };
 
+class CountingReader final : public BlobReader {
+  public:
+    CountingReader(Session& session, Descriptor blob, std::unique_ptr<BlobReader> inner)
+        : session_(session), blob_(std::move(blob)), inner_(std::move(inner)) {}
+    Task<std::size_t> read(std::span<std::byte> buf) override {
+        auto n = co_await inner_->read(buf);
+        so_far_ += n;
+        if (n)
+            session_.moved(blob_, so_far_, n);
+        co_return n;
+    }
+
+  private:
+    Session& session_;
+    Descriptor blob_;
+    std::unique_ptr<BlobReader> inner_;
+    std::uint64_t so_far_ = 0;
+};
+
 } // namespace
 
+std::unique_ptr<BlobReader> Session::counted(const Descriptor& blob,
+                                             std::unique_ptr<BlobReader> inner) {
+    return std::make_unique<CountingReader>(*this, blob, std::move(inner));
+}
+
 Session::Session(SessionOptions options) : options_(std::move(options)) {}
+
+Session::~Session() {
+    if (workers_)
+        workers_->join();
+}
+
+boost::asio::thread_pool& Session::workers() {
+    if (!workers_)
+        workers_ = std::make_unique<boost::asio::thread_pool>(1);
+    return *workers_;
+}
 
 void Session::emit(K kind, const Descriptor& blob, std::uint64_t bytes, std::string detail) {
     if (!options_.progress)
@@ -125,11 +160,15 @@ void Session::emit(K kind, const Descriptor& blob, std::uint64_t bytes, std::str
 }
 
 void Session::queue(const Descriptor& blob) {
+    if (!blob.digest.empty() && !queued_.insert(blob.digest).second)
+        return;
     total_bytes_ += blob.size;
     ++total_blobs_;
     emit(K::queued, blob);
 }
 void Session::skipped(const Descriptor& blob) {
+    if (!finished_.insert(blob.digest).second)
+        return; // sent earlier in this operation: already counted
     done_bytes_ += blob.size;
     ++done_blobs_;
     emit(K::skipped, blob);
@@ -144,6 +183,17 @@ void Session::started(const Descriptor& blob) {
     ++in_flight_;
     emit(K::started, blob);
 }
+std::uint64_t Session::advance(const Descriptor& blob, std::uint64_t so_far) {
+    auto& reached = reached_[blob.digest.empty() ? "title:" + blob.title() : blob.digest.str()];
+    auto gained = so_far > reached ? so_far - reached : 0;
+    reached = std::max(reached, so_far);
+    return gained;
+}
+
+void Session::resumed_from_disk(const Descriptor& blob, std::uint64_t bytes) {
+    done_bytes_ += advance(blob, bytes);
+    emit(K::resumed, blob, bytes);
+}
 void Session::resumed(const Descriptor& blob, std::uint64_t offset) {
     emit(K::resumed, blob, offset);
 }
@@ -151,6 +201,8 @@ void Session::retried(const Descriptor& blob, const std::string& why) {
     emit(K::retried, blob, 0, why);
 }
 void Session::done(const Descriptor& blob) {
+    finished_.insert(blob.digest);
+    queued_.insert(blob.digest);
     --in_flight_;
     ++done_blobs_;
     emit(K::verified, blob, blob.size);
@@ -162,7 +214,7 @@ void Session::failed(const Descriptor& blob, const std::string& why) {
 }
 void Session::moved(const Descriptor& blob, std::uint64_t so_far, std::uint64_t delta) {
     moved_bytes_ += delta;
-    done_bytes_ += delta;
+    done_bytes_ += advance(blob, so_far);
     if (options_.progress)
         emit(K::bytes, blob, so_far);
 }

@@ -5,9 +5,13 @@
 #include "floe/core/progress.hpp"
 #include "floe/target/target.hpp"
 
+#include <boost/asio/thread_pool.hpp>
+
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 namespace floe::transfer {
@@ -21,6 +25,8 @@ struct SessionOptions {
 class Session {
   public:
     explicit Session(SessionOptions options);
+    ~Session();
+    Session(Session&&) = default;
 
     const SessionOptions& options() const { return options_; }
 
@@ -30,6 +36,8 @@ class Session {
     void mounted(const Descriptor& blob); // after started(): leaves the in-flight count
     void started(const Descriptor& blob);
     void resumed(const Descriptor& blob, std::uint64_t offset);
+    // A previous run left `bytes` of the blob on disk: they count as done.
+    void resumed_from_disk(const Descriptor& blob, std::uint64_t bytes);
     void retried(const Descriptor& blob, const std::string& why);
     void done(const Descriptor& blob);
     void failed(const Descriptor& blob, const std::string& why);
@@ -40,12 +48,18 @@ class Session {
     Task<std::unique_ptr<BlobReader>> open(Target& src, const Descriptor& blob,
                                            std::uint64_t offset = 0);
 
+    // A reader that reports its bytes as progress of `blob` (for sources read directly).
+    std::unique_ptr<BlobReader> counted(const Descriptor& blob, std::unique_ptr<BlobReader> inner);
+
     // Runs fn over items with at most `concurrency` in flight. The first failure stops new
     // work, lets in-flight items finish, and is rethrown.
     Task<void> for_each(const std::vector<Descriptor>& items,
                         std::function<Task<void>(const Descriptor&)> fn);
 
     std::uint64_t bytes_moved() const { return moved_bytes_; }
+
+    // A thread for CPU work (hashing, writing) that can overlap the network on the I/O thread.
+    boost::asio::thread_pool& workers();
 
   private:
     void emit(ProgressEvent::Kind kind, const Descriptor& blob, std::uint64_t bytes = 0,
@@ -55,6 +69,13 @@ class Session {
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::uint64_t total_bytes_ = 0, done_bytes_ = 0, total_blobs_ = 0, done_blobs_ = 0;
     std::uint64_t in_flight_ = 0, moved_bytes_ = 0;
+    std::unique_ptr<boost::asio::thread_pool> workers_;
+    // A blob counts once in the totals however many steps of the operation meet it.
+    std::set<Digest> queued_, finished_;
+    // Furthest byte reached per blob (by digest, or title while the digest is unknown): bytes
+    // sent again after a restart are not counted as done twice.
+    std::map<std::string, std::uint64_t> reached_;
+    std::uint64_t advance(const Descriptor& blob, std::uint64_t so_far);
 };
 
 } // namespace floe::transfer
