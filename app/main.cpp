@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -137,6 +138,11 @@ int main(int argc, char** argv) {
     push->add_option("-a,--annotation", push_annotations,
                      "Manifest annotation key=value (repeatable)");
     push->add_option("--artifact-type", push_type, "Artifact type (default: detected)");
+    std::string push_products;
+    push->add_option("--products", push_products,
+                     "Push every data product under this directory (each with "
+                     "target/compiled_artifacts.json) to REF/<product_name>:<product_version>, "
+                     "in one operation");
     push->add_flag("--zstd", push_zstd, "Compress directory layers with zstd instead of gzip");
     push->add_flag("--json", push_json_out, "Print the result as JSON");
     push->footer(
@@ -198,7 +204,30 @@ int main(int argc, char** argv) {
         ProgressView progress(parse_progress_mode(g.progress, ::isatty(2)), stderr);
         options.progress = progress.callback();
         Client client(options);
-        if (*push) {
+        if (*push && !push_products.empty()) {
+            if (!push_paths.empty())
+                fail(Errc::invalid_argument,
+                     "--products pushes each product's "
+                     "target/compiled_artifacts.json; give no PATH with it");
+            auto prefix = Reference::parse(push_ref);
+            PushOptions o;
+            o.annotations = parse_annotations(push_annotations);
+            o.artifact_type = push_type;
+            auto results = client.push_products(prefix, push_products, o);
+            progress.finish();
+            std::vector<std::string> objects;
+            for (auto& p : results) {
+                if (push_json_out) {
+                    auto one = push_json(p.ref, p.result);
+                    objects.push_back(one.substr(0, one.size() - 1)); // without its newline
+                } else {
+                    fmt::print("{} {}\n", p.ref.str(), p.result.manifest.digest.str());
+                }
+            }
+            if (push_json_out)
+                fmt::print("[{}]\n", fmt::join(objects, ","));
+            fmt::print(stderr, "floe: pushed {} products\n", results.size());
+        } else if (*push) {
             auto ref = Reference::parse(push_ref);
             PushOptions o;
             if (!push_paths.empty())

@@ -2,6 +2,7 @@
 // public call into a copy between two Targets.
 #include "floe/client.hpp"
 
+#include "floe/artifact/compiled_artifacts.hpp"
 #include "floe/artifact/digest_cache.hpp"
 #include "floe/artifact/extract.hpp"
 #include "floe/artifact/pack.hpp"
@@ -18,6 +19,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
+#include <fstream>
 #include <map>
 
 namespace floe {
@@ -127,6 +130,13 @@ Task<std::optional<Descriptor>> release_already_pushed(Target& dst, const std::s
                              tag + "-dev");
 }
 
+std::string read_text_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        fail(Errc::invalid_artifact, "cannot read " + path.string());
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
 // Large new files: sent while hashed (one read each) where the destination can, then the
 // manifest is built. When the release tag already exists its content must be compared first,
 // so those files are hashed here instead.
@@ -157,6 +167,7 @@ Task<PushResult> push_pending(artifact::PackedArtifact& packed, Target& dst, con
             session.queue(l);
         co_await session.for_each(layers, [&](const Descriptor& layer) -> Task<void> {
             auto& pending = by_title.at(layer.title());
+            auto slot = co_await session.slot();
             session.started(layer);
             Descriptor stored;
             try {
@@ -186,46 +197,127 @@ Task<PushResult> push_pending(artifact::PackedArtifact& packed, Target& dst, con
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Client::~Client() = default;
 
+namespace {
+
+artifact::PackOptions pack_options_for(const PushOptions& options, artifact::DigestCache& cache) {
+    artifact::PackOptions p;
+    p.annotations = options.annotations;
+    p.artifact_type = options.artifact_type;
+    p.compression = options.compression == LayerCompression::zstd ? artifact::Compression::zstd
+                                                                  : artifact::Compression::gzip;
+    p.cache = &cache;
+    p.defer_hashing_over = 16 * 1024 * 1024;
+    return p;
+}
+
+// One packed artifact into one destination, within a shared session.
+Task<PushResult> push_packed(artifact::PackedArtifact& packed, Target& dst, const std::string& tag,
+                             transfer::Session& session) {
+    PushResult streamed;
+    if (!packed.pending().empty())
+        streamed = co_await push_pending(packed, dst, tag, session);
+    if (auto existing = co_await release_already_pushed(dst, tag, packed.manifest_descriptor(),
+                                                        &packed.manifest())) {
+        PushResult r;
+        r.manifest = *existing;
+        r.tag = tag;
+        r.blobs_skipped = 1 + packed.manifest().layers.size();
+        co_return r;
+    }
+    auto copied =
+        co_await transfer::copy_graph(packed, dst, packed.manifest_descriptor(), tag, session);
+    PushResult r;
+    r.manifest = packed.manifest_descriptor();
+    r.tag = tag;
+    // Blobs streamed above were found in place by the copy: count them as pushed.
+    r.blobs_pushed = copied.blobs_copied + streamed.blobs_pushed;
+    r.blobs_skipped = copied.blobs_skipped - streamed.blobs_pushed;
+    r.bytes_pushed = copied.bytes_copied + streamed.bytes_pushed;
+    co_return r;
+}
+
+// Directories holding target/compiled_artifacts.json: `root` itself, or its subdirectories.
+std::vector<std::filesystem::path> find_products(const std::filesystem::path& root) {
+    namespace fs = std::filesystem;
+    auto marker = fs::path("target") / std::string(artifact::compiled_artifacts_name);
+    if (fs::is_regular_file(root / marker))
+        return {root};
+    std::vector<fs::path> found;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(root, ec))
+        if (e.is_directory() && fs::is_regular_file(e.path() / marker))
+            found.push_back(e.path());
+    if (ec)
+        fail(Errc::invalid_artifact, "cannot read " + root.string() + ": " + ec.message());
+    std::sort(found.begin(), found.end());
+    if (found.empty())
+        fail(Errc::invalid_artifact, "no data products under " + root.string() +
+                                         " (looked for */target/compiled_artifacts.json)");
+    return found;
+}
+
+} // namespace
+
 PushResult Client::push(const Reference& ref, const PushOptions& options) {
     if (ref.digest)
         fail(Errc::invalid_argument,
              "push takes a tag, not a digest: the digest is computed from the content");
     std::string tag = ref.tag.empty() ? "latest" : ref.tag;
-    artifact::PackOptions pack_options;
-    pack_options.annotations = options.annotations;
-    pack_options.artifact_type = options.artifact_type;
-    pack_options.compression = options.compression == LayerCompression::zstd
-                                   ? artifact::Compression::zstd
-                                   : artifact::Compression::gzip;
     artifact::DigestCache cache(options.digest_cache ? artifact::DigestCache::default_path()
                                                      : std::filesystem::path());
-    pack_options.cache = &cache;
-    pack_options.defer_hashing_over = 16 * 1024 * 1024;
-    auto packed = artifact::pack(options.paths, pack_options);
+    auto packed = artifact::pack(options.paths, pack_options_for(options, cache));
     auto dst = impl_->open(ref, true);
     return impl_->run([&]() -> Task<PushResult> {
         auto session = impl_->session();
-        PushResult streamed;
-        if (!packed->pending().empty())
-            streamed = co_await push_pending(*packed, *dst, tag, session);
-        if (auto existing = co_await release_already_pushed(
-                *dst, tag, packed->manifest_descriptor(), &packed->manifest())) {
-            PushResult r;
-            r.manifest = *existing;
-            r.tag = tag;
-            r.blobs_skipped = 1 + packed->manifest().layers.size();
-            co_return r;
-        }
-        auto copied = co_await transfer::copy_graph(*packed, *dst, packed->manifest_descriptor(),
-                                                    tag, session);
-        PushResult r;
-        r.manifest = packed->manifest_descriptor();
-        r.tag = tag;
-        // Blobs streamed above were found in place by the copy: count them as pushed.
-        r.blobs_pushed = copied.blobs_copied + streamed.blobs_pushed;
-        r.blobs_skipped = copied.blobs_skipped - streamed.blobs_pushed;
-        r.bytes_pushed = copied.bytes_copied + streamed.bytes_pushed;
-        co_return r;
+        co_return co_await push_packed(*packed, *dst, tag, session);
+    }());
+}
+
+std::vector<ProductPushResult> Client::push_products(const Reference& prefix,
+                                                     const std::filesystem::path& root,
+                                                     const PushOptions& options) {
+    if (prefix.is_layout() || !prefix.tag.empty() || prefix.digest)
+        fail(Errc::invalid_argument, "--products takes a registry prefix such as "
+                                     "registry.example.com/data (no tag): each product is pushed "
+                                     "to <prefix>/<product_name>:<product_version>");
+    artifact::DigestCache cache(options.digest_cache ? artifact::DigestCache::default_path()
+                                                     : std::filesystem::path());
+    struct Job {
+        Reference ref;
+        std::unique_ptr<artifact::PackedArtifact> packed;
+        std::unique_ptr<Target> dst;
+    };
+    std::vector<Job> jobs;
+    for (auto& dir : find_products(root)) {
+        auto file = dir / "target" / std::string(artifact::compiled_artifacts_name);
+        auto product = artifact::validate_compiled_artifacts(read_text_file(file), file.string());
+        Reference ref = prefix;
+        ref.repository = prefix.repository + "/" + product.name;
+        ref.tag = product.version;
+        std::replace(ref.tag.begin(), ref.tag.end(), '+', '_'); // semver build metadata
+        if (!is_valid_repository(ref.repository))
+            fail(Errc::invalid_artifact, file.string() + ": product_name '" + product.name +
+                                             "' is not a valid repository name (lowercase a-z, "
+                                             "0-9, '.', '_', '-')");
+        if (!is_valid_tag(ref.tag))
+            fail(Errc::invalid_artifact,
+                 file.string() + ": product_version '" + product.version + "' is not a valid tag");
+        PushOptions one = options;
+        one.paths = {file};
+        auto packed = artifact::pack(one.paths, pack_options_for(one, cache));
+        auto dst = impl_->open(ref, true);
+        jobs.push_back({ref, std::move(packed), std::move(dst)});
+    }
+    return impl_->run([&]() -> Task<std::vector<ProductPushResult>> {
+        // One session: every blob of every product shares the same concurrency bound.
+        auto session = impl_->session();
+        std::vector<ProductPushResult> results(jobs.size());
+        co_await session.for_each_index(jobs.size(), [&](std::size_t i) -> Task<void> {
+            results[i].ref = jobs[i].ref;
+            results[i].result =
+                co_await push_packed(*jobs[i].packed, *jobs[i].dst, jobs[i].ref.tag, session);
+        });
+        co_return results;
     }());
 }
 

@@ -61,6 +61,11 @@ struct PushResult {
     std::uint64_t bytes_pushed = 0;
 };
 
+struct ProductPushResult {
+    Reference ref; // <prefix>/<product_name>:<product_version>
+    PushResult result;
+};
+
 struct PullOptions {
     bool overwrite = false; // replace existing files in the output directory
 };
@@ -102,6 +107,12 @@ class Client {
     // Packs files and directories into an artifact and pushes it, blobs first, manifest last.
     // A release tag (semver) that already names different content is refused (Errc::conflict).
     PushResult push(const Reference& ref, const PushOptions& options = {});
+    // Pushes every data product under `root` (each directory with a
+    // target/compiled_artifacts.json, or root itself) to <prefix>/<product_name>:
+    // <product_version>, all in one operation under one concurrency bound (CI bulk pushes).
+    std::vector<ProductPushResult> push_products(const Reference& prefix,
+                                                 const std::filesystem::path& root,
+                                                 const PushOptions& options = {});
     // Downloads and verifies every layer, then moves them into `out` (nothing on failure).
     PullResult pull(const Reference& ref, const std::filesystem::path& out,
                     const PullOptions& options = {});

@@ -138,6 +138,7 @@ Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference
     for (auto& layer : layers)
         session.queue(layer);
     co_await session.for_each(layers, [&](const Descriptor& layer) -> Task<void> {
+        auto slot = co_await session.slot();
         session.started(layer);
         try {
             layout::PartialFile file(

@@ -16,6 +16,7 @@ struct Walk {
     std::set<Digest> seen{}; // each blob once, however many manifests share it
 
     Task<void> copy_blob(const Descriptor& blob) {
+        auto slot = co_await session.slot();
         if (co_await dst.exists(blob)) {
             ++result.blobs_skipped;
             session.skipped(blob);

@@ -3,6 +3,7 @@
 #include "floe/core/error.hpp"
 #include "floe/registry/errors.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -232,15 +233,49 @@ Task<std::unique_ptr<BlobReader>> Session::open(Target& src, const Descriptor& b
     co_return std::make_unique<ResumingReader>(*this, src, blob, offset, std::move(first));
 }
 
+Session::Slot::~Slot() {
+    if (session_)
+        session_->release_slot();
+}
+
+Task<Session::Slot> Session::slot() {
+    if (free_slots_ < 0)
+        free_slots_ = std::max(1, options_.concurrency);
+    if (free_slots_ > 0) {
+        --free_slots_;
+        co_return Slot(this);
+    }
+    // Wait in line; release_slot() hands the slot over by cancelling our timer.
+    auto timer = std::make_shared<boost::asio::steady_timer>(
+        co_await boost::asio::this_coro::executor, boost::asio::steady_timer::time_point::max());
+    slot_waiters_.push_back(timer);
+    co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_return Slot(this);
+}
+
+void Session::release_slot() {
+    if (!slot_waiters_.empty()) {
+        auto next = std::move(slot_waiters_.front());
+        slot_waiters_.pop_front();
+        next->cancel(); // the slot passes to the first waiter
+        return;
+    }
+    ++free_slots_;
+}
+
 Task<void> Session::for_each(const std::vector<Descriptor>& items,
                              std::function<Task<void>(const Descriptor&)> fn) {
+    co_await for_each_index(items.size(), [&](std::size_t i) { return fn(items[i]); });
+}
+
+Task<void> Session::for_each_index(std::size_t count, std::function<Task<void>(std::size_t)> fn) {
     std::size_t next = 0;
     std::exception_ptr failure;
     // Workers take items from a shared cursor. Siblings are not cancelled on failure:
     // cancelling would replace the real error with "operation canceled".
     auto worker = [&]() -> Task<void> {
-        while (next < items.size() && !failure) {
-            const auto& item = items[next++];
+        while (next < count && !failure) {
+            auto item = next++;
             try {
                 co_await fn(item);
             } catch (...) {
@@ -255,8 +290,8 @@ Task<void> Session::for_each(const std::vector<Descriptor>& items,
         else
             co_await (worker() && run(n - 1));
     };
-    int workers = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(items.size())));
-    if (!items.empty())
+    int workers = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(count)));
+    if (count > 0)
         co_await run(workers);
     if (failure)
         std::rethrow_exception(failure);

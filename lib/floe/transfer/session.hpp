@@ -7,11 +7,15 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace floe::transfer {
@@ -51,10 +55,27 @@ class Session {
     // A reader that reports its bytes as progress of `blob` (for sources read directly).
     std::unique_ptr<BlobReader> counted(const Descriptor& blob, std::unique_ptr<BlobReader> inner);
 
+    // One of the operation's `concurrency` transfer slots, held for the life of the object.
+    // Every blob transfer takes one, so the bound holds across nested and parallel steps (for
+    // instance several artifacts pushed at once).
+    class Slot {
+      public:
+        explicit Slot(Session* s) : session_(s) {}
+        Slot(Slot&& o) noexcept : session_(std::exchange(o.session_, nullptr)) {}
+        Slot& operator=(Slot&&) = delete;
+        ~Slot();
+
+      private:
+        Session* session_;
+    };
+    Task<Slot> slot();
+
     // Runs fn over items with at most `concurrency` in flight. The first failure stops new
     // work, lets in-flight items finish, and is rethrown.
     Task<void> for_each(const std::vector<Descriptor>& items,
                         std::function<Task<void>(const Descriptor&)> fn);
+    // The same over the indexes 0..count-1.
+    Task<void> for_each_index(std::size_t count, std::function<Task<void>(std::size_t)> fn);
 
     std::uint64_t bytes_moved() const { return moved_bytes_; }
 
@@ -76,6 +97,9 @@ class Session {
     // sent again after a restart are not counted as done twice.
     std::map<std::string, std::uint64_t> reached_;
     std::uint64_t advance(const Descriptor& blob, std::uint64_t so_far);
+    void release_slot();
+    int free_slots_ = -1; // set from options on first use
+    std::deque<std::shared_ptr<boost::asio::steady_timer>> slot_waiters_;
 };
 
 } // namespace floe::transfer
