@@ -15,7 +15,7 @@ using clock = std::chrono::steady_clock;
 
 std::string label_of(const Descriptor& d) {
     auto title = d.title();
-    auto digest = d.digest.str().substr(0, 19);
+    auto digest = d.digest.empty() ? std::string("(new blob)") : d.digest.str().substr(0, 19);
     return title.empty() ? digest : title;
 }
 
@@ -64,7 +64,8 @@ ProgressCallback ProgressView::callback() {
 }
 
 void ProgressView::on_event(const ProgressEvent& e) {
-    auto key = e.blob.digest.str();
+    // A streamed upload learns its digest only at the end: until then its title names it.
+    auto key = e.blob.digest.empty() ? "title:" + e.blob.title() : e.blob.digest.str();
     switch (e.kind) {
     case K::operation:
         last_operation_ = e;
@@ -98,6 +99,7 @@ void ProgressView::on_event(const ProgressEvent& e) {
     case K::done:
     case K::failed:
         active_.erase(key);
+        active_.erase("title:" + e.blob.title()); // a streamed upload started without a digest
         break;
     default:
         break;
@@ -187,7 +189,8 @@ void ProgressView::print_json(const ProgressEvent& e) {
         w.key("inFlight").value(e.in_flight);
         w.key("bytesPerSecond").value(e.bytes_per_second);
     } else {
-        w.key("digest").value(e.blob.digest.str());
+        if (!e.blob.digest.empty()) // unknown until a streamed upload ends
+            w.key("digest").value(e.blob.digest.str());
         w.key("size").value(e.blob.size);
         if (auto t = e.blob.title(); !t.empty())
             w.key("title").value(t);

@@ -176,7 +176,8 @@ Task<PushResult> push_pending(artifact::PackedArtifact& packed, Target& dst, con
                         if (offset > 0)
                             session.resumed(layer, offset);
                         co_return session.counted(
-                            layer, std::make_unique<FileReader>(pending.path.string(), offset));
+                            layer, std::make_unique<FileReader>(pending.path.string(), offset),
+                            offset);
                     });
             } catch (const std::exception& e) {
                 session.failed(layer, e.what());

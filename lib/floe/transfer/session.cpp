@@ -102,8 +102,9 @@ class ResumingReader final : public BlobReader {
 
 class CountingReader final : public BlobReader {
   public:
-    CountingReader(Session& session, Descriptor blob, std::unique_ptr<BlobReader> inner)
-        : session_(session), blob_(std::move(blob)), inner_(std::move(inner)) {}
+    CountingReader(Session& session, Descriptor blob, std::unique_ptr<BlobReader> inner,
+                   std::uint64_t offset)
+        : session_(session), blob_(std::move(blob)), inner_(std::move(inner)), so_far_(offset) {}
     Task<std::size_t> read(std::span<std::byte> buf) override {
         auto n = co_await inner_->read(buf);
         so_far_ += n;
@@ -116,14 +117,15 @@ class CountingReader final : public BlobReader {
     Session& session_;
     Descriptor blob_;
     std::unique_ptr<BlobReader> inner_;
-    std::uint64_t so_far_ = 0;
+    std::uint64_t so_far_;
 };
 
 } // namespace
 
 std::unique_ptr<BlobReader> Session::counted(const Descriptor& blob,
-                                             std::unique_ptr<BlobReader> inner) {
-    return std::make_unique<CountingReader>(*this, blob, std::move(inner));
+                                             std::unique_ptr<BlobReader> inner,
+                                             std::uint64_t offset) {
+    return std::make_unique<CountingReader>(*this, blob, std::move(inner), offset);
 }
 
 Session::Session(SessionOptions options) : options_(std::move(options)) {}

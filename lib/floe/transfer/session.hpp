@@ -53,7 +53,9 @@ class Session {
                                            std::uint64_t offset = 0);
 
     // A reader that reports its bytes as progress of `blob` (for sources read directly).
-    std::unique_ptr<BlobReader> counted(const Descriptor& blob, std::unique_ptr<BlobReader> inner);
+    // `offset`: where `inner` starts within the blob.
+    std::unique_ptr<BlobReader> counted(const Descriptor& blob, std::unique_ptr<BlobReader> inner,
+                                        std::uint64_t offset = 0);
 
     // One of the operation's `concurrency` transfer slots, held for the life of the object.
     // Every blob transfer takes one, so the bound holds across nested and parallel steps (for
