@@ -34,6 +34,7 @@ struct GlobalFlags {
     bool fsync = false;
     std::string chunk_size;
     std::vector<std::string> mount_from;
+    int range_parts = 1;
 };
 
 ClientOptions client_options(const GlobalFlags& g) {
@@ -49,6 +50,7 @@ ClientOptions client_options(const GlobalFlags& g) {
     if (!g.chunk_size.empty())
         o.chunk_size = http::parse_rate(g.chunk_size); // same units: 4M, 512K
     o.mount_from = g.mount_from;
+    o.range_parts = g.range_parts;
     if (g.verbose)
         o.log = [](std::string_view line) { fmt::print(stderr, "floe: {}\n", line); };
     return o;
@@ -118,6 +120,11 @@ int main(int argc, char** argv) {
                    "them (repeatable)")
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app.add_option("--range-parts", g.range_parts,
+                   "Fetch each blob of 64 MiB or more as this many concurrent ranges (long, "
+                   "window-limited links)")
+        ->check(CLI::Range(1, 16))
+        ->capture_default_str();
     app.add_flag("--fsync", g.fsync,
                  "Flush each file to disk before it gets its final name (survives power loss)");
 

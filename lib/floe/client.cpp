@@ -82,7 +82,7 @@ struct Client::Impl {
     }
 
     transfer::Session session() const {
-        return transfer::Session({options.concurrency, 5, options.progress});
+        return transfer::Session({options.concurrency, 5, options.progress, options.range_parts});
     }
 };
 

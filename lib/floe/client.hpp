@@ -34,6 +34,7 @@ struct ClientOptions {
     bool durable = false;                  // fdatasync files before they get their final names
     std::uint64_t chunk_size = 0;          // upload in PATCH chunks of this size; 0: one PUT
     std::vector<std::string> mount_from;   // repositories (same registry) to link blobs from
+    int range_parts = 1;                   // fetch blobs >= 64 MiB as this many ranges at once
     ProgressCallback progress;             // per-blob and per-operation events
     // Credentials per registry; default: FLOE_REGISTRY_USERNAME/PASSWORD/TOKEN.
     std::shared_ptr<const CredentialStore> credentials;

@@ -10,6 +10,10 @@ run_floe(*args, registry=None, env=None, timeout=120, input=None, cwd=None)
     FLOE_REGISTRY_PASSWORD / FLOE_CA_FILE from the instance; env= overrides
     (a None value removes the variable).
 tiny_oci_layout: a hand-made OCI image layout (one layer) in tmp_path.
+fault_proxy(registry) -> a started FaultProxy (test/faultproxy) in front of
+    `registry`, stopped after the test; floe talks to proxy.host. (TLS passes
+    through, since the test certificates name 127.0.0.1, but http_error_next
+    needs plain http.)
 """
 import gzip
 import hashlib
@@ -17,12 +21,16 @@ import io
 import json
 import os
 import subprocess
+import sys
 import tarfile
 import types
 
 import pytest
 
 from registry import start_registry
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "faultproxy"))
+from faultproxy import FaultProxy  # noqa: E402
 
 # Variables that must come only from the test, never from the developer's shell.
 _FLOE_VARS = ("FLOE_REGISTRY_USERNAME", "FLOE_REGISTRY_PASSWORD",
@@ -80,6 +88,20 @@ def registry_factory():
     yield make
     for reg in started:
         reg.stop()
+
+
+@pytest.fixture
+def fault_proxy():
+    started = []
+
+    def make(registry):
+        host, port = registry.host.rsplit(":", 1)
+        started.append(FaultProxy(host, int(port)).start())
+        return started[-1]
+
+    yield make
+    for proxy in started:
+        proxy.stop()
 
 
 @pytest.fixture(scope="session")

@@ -169,6 +169,19 @@ void PartialFile::commit(const fs::path& final_path, bool durable) {
     fd_ = -1;
 }
 
+void PartialFile::adopt(const fs::path& other) {
+    if (::rename(other.c_str(), path_.c_str()) != 0)
+        fail(Errc::io, "cannot rename " + other.string() + ": " + std::strerror(errno));
+    int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        fail(Errc::io, "cannot open " + path_.string() + ": " + std::strerror(errno));
+    ::flock(fd, LOCK_EX | LOCK_NB);
+    ::close(fd_);
+    fd_ = fd;
+    auto end = ::lseek(fd_, 0, SEEK_END);
+    size_ = end > 0 ? static_cast<std::uint64_t>(end) : 0;
+}
+
 void PartialFile::discard() {
     std::error_code ec;
     fs::remove(path_, ec);

@@ -55,6 +55,8 @@ class PartialFile {
     void write(std::span<const std::byte> bytes);
     void commit(const std::filesystem::path& final_path, bool durable);
     void discard();
+    // Replaces this file's content with the file at `other` (renamed over it).
+    void adopt(const std::filesystem::path& other);
     const std::filesystem::path& path() const { return path_; }
 
   private:

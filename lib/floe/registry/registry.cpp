@@ -46,16 +46,22 @@ Task<void> Registry::choose_scheme() {
     }
     // A TLS server answers plain http with 400: then the TLS error is the one to report.
     int status = 0;
+    std::optional<std::string> retry_after;
     try {
         http::Request ping;
         ping.url = http::Url::parse("http://" + host_ + "/v2/");
         auto resp = co_await client_.send(std::move(ping));
         status = resp.status;
+        retry_after = resp.headers.get("Retry-After");
         co_await resp.discard();
     } catch (const Error&) {
     }
     if (status == 0 || status == 400)
         throw *tls_error;
+    if (is_retryable_status(status)) { // busy: it said so, so wait before the real request
+        boost::asio::steady_timer timer(client_.executor(), retry_delay(1, retry_after));
+        co_await timer.async_wait(boost::asio::use_awaitable);
+    }
     scheme_ = "http";
 }
 

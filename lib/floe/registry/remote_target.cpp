@@ -124,6 +124,31 @@ Task<std::unique_ptr<BlobReader>> RemoteTarget::fetch(const Descriptor& desc,
     co_return reader;
 }
 
+Task<std::unique_ptr<BlobReader>>
+RemoteTarget::fetch_range(const Descriptor& desc, std::uint64_t offset, std::uint64_t length) {
+    auto target = path("blobs", desc.digest.str());
+    auto resp = co_await registry_->send(
+        [&] {
+            http::Request r;
+            r.url = registry_->endpoint(target);
+            r.max_body = desc.size; // a registry that ignores Range sends it all (refused below)
+            r.headers.set("Range", "bytes=" + std::to_string(offset) + "-" +
+                                       std::to_string(offset + length - 1));
+            return r;
+        },
+        scopes_, true);
+    if (resp.status == 200) { // the whole blob: ranges are not supported here
+        resp = http::Response();
+        fail(Errc::unsupported, "the registry ignores Range requests");
+    }
+    if (resp.status != 206) {
+        auto error = co_await Registry::error_for(
+            resp, "cannot fetch part of " + desc.digest.str() + " from " + describe());
+        throw error; // (GCC 12 miscompiles "throw co_await")
+    }
+    co_return std::make_unique<BodyReader>(std::move(resp), length);
+}
+
 Task<void> RemoteTarget::push(const Descriptor& desc, BlobReader& source) {
     // A plain reader can be read once: resuming needs push_from.
     bool opened = false;

@@ -13,7 +13,10 @@ struct UploadOptions {
     int max_resumes = 5;                 // per blob, after a lost connection
 };
 
-class RemoteTarget final : public Target, public ResumablePush, public StreamingPush {
+class RemoteTarget final : public Target,
+                           public ResumablePush,
+                           public StreamingPush,
+                           public RangedFetch {
   public:
     // `push` asks for pull+push scopes up front, so one token serves the whole copy.
     RemoteTarget(std::shared_ptr<Registry> registry, std::string repository, bool push,
@@ -31,6 +34,8 @@ class RemoteTarget final : public Target, public ResumablePush, public Streaming
     Task<std::vector<std::string>> tags() override;
     Task<Outcome> push_from(const Descriptor& desc, Open open) override;
     Task<Descriptor> push_unknown(Descriptor desc, Open open) override;
+    Task<std::unique_ptr<BlobReader>> fetch_range(const Descriptor& desc, std::uint64_t offset,
+                                                  std::uint64_t length) override;
 
   private:
     struct Session {

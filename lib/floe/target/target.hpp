@@ -78,6 +78,15 @@ class StreamingPush {
     virtual Task<Descriptor> push_unknown(Descriptor desc, ResumablePush::Open open) = 0;
 };
 
+// An optional ability: bytes [offset, offset+length) of a blob, for fetching one large blob as
+// several concurrent ranges. Throws Error(unsupported) when the source ignores ranges.
+class RangedFetch {
+  public:
+    virtual ~RangedFetch() = default;
+    virtual Task<std::unique_ptr<BlobReader>>
+    fetch_range(const Descriptor& desc, std::uint64_t offset, std::uint64_t length) = 0;
+};
+
 // Feeds what passes through it to a hasher.
 class HashingReader final : public BlobReader {
   public:

@@ -122,9 +122,8 @@ class CountingReader final : public BlobReader {
 
 } // namespace
 
-std::unique_ptr<BlobReader> Session::counted(const Descriptor& blob,
-                                             std::unique_ptr<BlobReader> inner,
-                                             std::uint64_t offset) {
+std::unique_ptr<BlobReader>
+Session::counted(const Descriptor& blob, std::unique_ptr<BlobReader> inner, std::uint64_t offset) {
     return std::make_unique<CountingReader>(*this, blob, std::move(inner), offset);
 }
 
@@ -217,8 +216,10 @@ void Session::failed(const Descriptor& blob, const std::string& why) {
 }
 void Session::moved(const Descriptor& blob, std::uint64_t so_far, std::uint64_t delta) {
     moved_bytes_ += delta;
-    done_bytes_ += advance(blob, so_far);
-    if (options_.progress)
+    auto gained = advance(blob, so_far);
+    done_bytes_ += gained;
+    // Bytes read again (a restart, or rebuilding a hash locally) do not move the bar back.
+    if (options_.progress && gained > 0)
         emit(K::bytes, blob, so_far);
 }
 

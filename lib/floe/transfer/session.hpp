@@ -24,6 +24,10 @@ struct SessionOptions {
     int concurrency = 4; // blobs in flight
     int max_resumes = 5; // per blob, after a lost connection
     ProgressCallback progress;
+    // A blob of at least range_threshold bytes is fetched as this many concurrent ranges
+    // (when the source answers Range requests); 1 turns it off.
+    int range_parts = 1;
+    std::uint64_t range_threshold = 64 * 1024 * 1024;
 };
 
 class Session {
