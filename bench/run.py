@@ -28,15 +28,37 @@ from registry import start_registry  # noqa: E402
 MiB = 1024 * 1024
 
 
-def timed(cmd, **kw):
-    """(seconds, peak RSS in KiB, stdout) of one command; fails loudly."""
+def timed(cmd, stderr_events=False, **kw):
+    """(seconds, peak RSS in KiB, stdout or progress events) of one command; fails loudly."""
     t0 = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True, **kw)
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
-    rss = int(p.stderr.strip().splitlines()[-1])
+    lines = p.stderr.strip().splitlines()
+    rss = int(lines[-1])
+    if stderr_events:
+        return dt, rss, [json.loads(l) for l in lines if l.startswith("{")]
     return dt, rss, p.stdout
+
+
+SKOPEO_CACHE = pathlib.Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb")
+
+
+def forget_skopeo_blob_cache():
+    """skopeo remembers where it pushed blobs and mounts them into the next repository: a
+    second push of the same bytes then moves nothing. Each run must really send its bytes."""
+    for p in (SKOPEO_CACHE, pathlib.Path.home() / ".local/share/containers/cache/blob-info-cache-v1.boltdb"):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def settle():
+    """Write back dirty pages first, so one run's writeback does not throttle the next."""
+    subprocess.run(["sync"])
+    time.sleep(0.5)
 
 
 def best(n, fn):
@@ -78,9 +100,11 @@ def main():
 
         # ---- push 1 GiB
         def floe_push(i):
+            settle()
             return timed([floe, "--progress=none", "artifact", "push", f"{host}/bench/floe-big-{i}:v1", str(big)], env=env)
 
         def curl_push(i):
+            settle()
             repo = f"bench/curl-big-{i}"
             loc = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "-X", "POST",
                                   f"http://{host}/v2/{repo}/blobs/uploads/"], capture_output=True, text=True).stdout
@@ -92,6 +116,7 @@ def main():
                           f"{url}{sep}digest=sha256:{digest}"])
 
         def skopeo_push(i):
+            forget_skopeo_blob_cache()
             return timed(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{work}/big-layout:v1",
                           f"docker://{host}/bench/skopeo-big-{i}:v1"])
 
@@ -102,6 +127,7 @@ def main():
 
         # ---- pull 1 GiB
         def floe_pull(i):
+            settle()
             out = work / f"pull-big-{i}"
             shutil.rmtree(out, ignore_errors=True)
             r = timed([floe, "--progress=none", "artifact", "pull", f"{host}/bench/floe-big-0:v1", "-o", str(out)])
@@ -109,9 +135,11 @@ def main():
             return r
 
         def curl_pull(i):
+            settle()
             return timed(["curl", "-s", "-f", "-o", "/dev/null", f"http://{host}/v2/bench/floe-big-0/blobs/sha256:{digest}"])
 
         def skopeo_pull(i):
+            settle()
             out = work / f"skopeo-pull-big-{i}"
             shutil.rmtree(out, ignore_errors=True)
             r = timed(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{host}/bench/floe-big-0:v1", f"oci:{out}:v1"])
@@ -123,9 +151,11 @@ def main():
 
         # ---- 200 x 64 KiB
         def floe_push_small(i):
+            settle()
             return timed([floe, "--progress=none", "artifact", "push", f"{host}/bench/floe-small-{i}:v1", *smalls], env=env)
 
         def skopeo_push_small(i):
+            forget_skopeo_blob_cache()
             return timed(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{work}/small-layout:v1",
                           f"docker://{host}/bench/skopeo-small-{i}:v1"])
 
@@ -133,6 +163,7 @@ def main():
                      best(args.repeat, skopeo_push_small)))
 
         def floe_pull_small(i):
+            settle()
             out = work / f"pull-small-{i}"
             shutil.rmtree(out, ignore_errors=True)
             r = timed([floe, "--progress=none", "artifact", "pull", f"{host}/bench/floe-small-0:v1", "-o", str(out)])
@@ -140,6 +171,7 @@ def main():
             return r
 
         def skopeo_pull_small(i):
+            settle()
             out = work / f"skopeo-pull-small-{i}"
             shutil.rmtree(out, ignore_errors=True)
             r = timed(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{host}/bench/floe-small-0:v1", f"oci:{out}:v1"])
@@ -165,11 +197,13 @@ def main():
                        capture_output=True)
 
         def floe_throttled(i):
+            settle()
             out = work / f"throttled-{i}"
             shutil.rmtree(out, ignore_errors=True)
-            r = timed([floe, "--progress=none", "--limit-rate", "50M", "artifact", "pull", f"{host}/bench/quarter:v1", "-o", str(out)])
+            t, rss, _ = timed([floe, "--progress=json", "--limit-rate", "50M", "artifact", "pull", f"{host}/bench/quarter:v1",
+                               "-o", str(out)], stderr_events=True)
             shutil.rmtree(out, ignore_errors=True)
-            return r
+            return t, rss, _
 
         throttled = floe_throttled(0)
         rows.append(("pull 256 MiB at --limit-rate 50M", 256 * MiB, throttled, None, None))
@@ -199,7 +233,16 @@ def print_table(rows):
         if name.startswith("re-push"):
             extra = f", {f[2]} blob bytes sent"
         if "limit-rate" in name:
-            extra = f", achieved {mibs(nbytes, f[0]):.1f} MiB/s ({mibs(nbytes, f[0]) / 50 * 100:.1f}% of the limit)"
+            events = f[2]
+            rate = 50 * MiB
+            moved = [e for e in events if e["event"] == "bytes"]
+            t0 = moved[0]["t"]
+            span = moved[-1]["t"] - t0
+            achieved = (moved[-1]["bytes"] - moved[0]["bytes"]) / span / MiB
+            # how far the transfer ever ran ahead of the limit (bytes), measured at each event
+            ahead = max(e["bytes"] - moved[0]["bytes"] - rate * (e["t"] - t0) for e in moved)
+            extra = (f"; transfer rate {achieved:.1f} MiB/s = {achieved / 50 * 100:.1f}% of the limit, "
+                     f"never more than {max(ahead, 0) / MiB:.2f} MiB ahead of it")
         print(f"| {name} | {cell(f)}{extra} | {cell(c)} | {cell(s)} | {ratio_c} | {ratio_s} | {f[1] / 1024:.1f} MiB |")
 
 
