@@ -1,6 +1,7 @@
 """Bulk pushes, ranged pulls, cross-repository mounts and the file digest cache."""
 import json
 import os
+import time
 
 from floe_testlib import ok, repo_for
 from test_transfer import MiB, progress_events, random_file, sha256_file
@@ -58,6 +59,7 @@ def test_mount_from_links_blobs_instead_of_uploading(run_floe, registry_anon, tm
 
 def test_large_new_file_is_sent_in_one_pass_and_its_digest_remembered(run_floe, registry_anon, tmp_path, request):
     src = random_file(tmp_path / "stream.bin", 20 * MiB)  # over the 16 MiB one-pass threshold
+    time.sleep(1.2)  # floe does not remember files written in the last second (racy stat)
     cache = tmp_path / "cache"
     env = {"FLOE_CACHE_DIR": str(cache)}
     first = json.loads(ok(run_floe("artifact", "push", f"{registry_anon.host}/{repo_for(request, 'a')}:1",
@@ -67,9 +69,13 @@ def test_large_new_file_is_sent_in_one_pass_and_its_digest_remembered(run_floe, 
     again = json.loads(ok(run_floe("artifact", "push", f"{registry_anon.host}/{repo_for(request, 'a')}:1",
                                    src, "--json", env=env)).stdout)
     assert again["digest"] == first["digest"] and again["bytesPushed"] == 0
-    # a changed file is not mistaken for the cached one
+    # a changed file is not mistaken for the cached one, even changed at once (same clock tick)
     with open(src, "r+b") as f:
         f.write(os.urandom(16))
+    fresh = tmp_path / "fresh.bin"
+    fresh.write_bytes(os.urandom(1024))
+    ok(run_floe("artifact", "push", f"{registry_anon.host}/{repo_for(request, 'c')}:1", fresh, env=env))
+    assert sha256_file(fresh) not in (cache / "file-digests").read_text()  # racily new: not kept
     changed = json.loads(ok(run_floe("artifact", "push", f"{registry_anon.host}/{repo_for(request, 'b')}:1",
                                      src, "--json", env=env)).stdout)
     layer = json.loads(ok(run_floe("artifact", "inspect", f"{registry_anon.host}/{repo_for(request, 'b')}:1",

@@ -14,6 +14,7 @@
 #include <archive_entry.h>
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -246,4 +247,28 @@ TEST_CASE("unpacking refuses entries that escape, and links that lead out") {
         CHECK_FALSE(fs::exists(tmp.path / "evil"));
         fs::remove_all(dest);
     }
+}
+
+#include "floe/artifact/digest_cache.hpp"
+
+TEST_CASE("digest cache: remembers settled files, never racily new ones, misses changed ones") {
+    TempDir tmp;
+    auto file = tmp.path / "data.bin";
+    write(file, "hello");
+    auto digest = Digest::of("hello");
+    auto now = std::chrono::system_clock::now();
+    {
+        artifact::DigestCache cache(tmp.path / "cache" / "file-digests");
+        cache.remember(file, digest, now); // written this second: could change unseen
+        CHECK_FALSE(cache.lookup(file));
+        cache.remember(file, digest, now + std::chrono::seconds(5)); // as if hashed later
+        CHECK(cache.lookup(file) == digest);
+    }
+    artifact::DigestCache reloaded(tmp.path / "cache" / "file-digests");
+    CHECK(reloaded.lookup(file) == digest); // persisted
+    write(file, "hello!"); // changed (a change within one clock tick is what the margin is for)
+    CHECK_FALSE(reloaded.lookup(file));
+    write(tmp.path / "cache" / "file-digests", "garbage line\n1 2 3\n");
+    artifact::DigestCache damaged(tmp.path / "cache" / "file-digests");
+    CHECK_FALSE(damaged.lookup(file)); // a damaged cache is an empty one
 }

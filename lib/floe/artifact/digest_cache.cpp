@@ -75,10 +75,16 @@ std::optional<Digest> DigestCache::lookup(const fs::path& file) const {
     return it->second.digest;
 }
 
-void DigestCache::remember(const fs::path& file, const Digest& digest) {
+void DigestCache::remember(const fs::path& file, const Digest& digest,
+                           std::chrono::system_clock::time_point hashing_began) {
     auto key = stat_key(file);
     if (!key || path_.empty())
         return;
+    auto began_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(hashing_began.time_since_epoch())
+            .count();
+    if (key->ctime_ns >= began_ns - 1'000'000'000 || key->mtime_ns >= began_ns - 1'000'000'000)
+        return; // racily new: a change in the same clock tick would not show in its stat
     if (auto known = lookup(file); known && *known == digest)
         return;
     entries_[{key->dev, key->ino}] = Entry{key->size, key->mtime_ns, key->ctime_ns, digest};

@@ -144,12 +144,13 @@ std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths,
             } else if (options.defer_hashing_over && size > options.defer_hashing_over &&
                        !compiled) {
                 layer = Descriptor{type, {}, size, {}, {}};
-                art->pending_.push_back({m.layers.size(), path});
+                art->pending_.push_back({m.layers.size(), path, std::chrono::system_clock::now()});
             } else {
+                auto began = std::chrono::system_clock::now();
                 layer = describe_file(path, type);
                 art->files_[layer.digest] = path;
                 if (options.cache)
-                    options.cache->remember(path, layer.digest);
+                    options.cache->remember(path, layer.digest, began);
             }
         } else {
             fail(Errc::invalid_artifact, path.string() + " is neither a file nor a directory");
@@ -185,7 +186,7 @@ void PackedArtifact::set_digest(std::size_t layer, const Digest& digest) {
     manifest_.layers.at(layer).digest = digest;
     files_[digest] = it->path;
     if (cache_)
-        cache_->remember(it->path, digest);
+        cache_->remember(it->path, digest, it->packed_at);
     pending_.erase(it);
 }
 

@@ -7,6 +7,7 @@
 #include "floe/artifact/tar.hpp"
 #include "floe/target/target.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -35,6 +36,7 @@ class PackedArtifact final : public Target {
     struct Pending {
         std::size_t layer;
         std::filesystem::path path;
+        std::chrono::system_clock::time_point packed_at; // hashing begins after this
     };
     const std::vector<Pending>& pending() const { return pending_; }
     const Descriptor& layer(std::size_t i) const { return manifest_.layers.at(i); }

@@ -22,6 +22,22 @@ std::string random_suffix() {
         c = digits[rng() % 36];
     return s;
 }
+// write(2) until everything is written (it may write less), retrying on EINTR.
+void write_all(int fd, std::span<const std::byte> bytes, const fs::path& path) {
+    auto p = reinterpret_cast<const char*>(bytes.data());
+    std::size_t left = bytes.size();
+    while (left > 0) {
+        auto n = ::write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fail(Errc::io, "cannot write " + path.string() + ": " + std::strerror(errno));
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+}
+
 } // namespace
 
 TempFile::TempFile(const fs::path& dir, std::string_view prefix) {
@@ -45,18 +61,7 @@ TempFile::~TempFile() {
 }
 
 void TempFile::write(std::span<const std::byte> bytes) {
-    auto p = reinterpret_cast<const char*>(bytes.data());
-    std::size_t left = bytes.size();
-    while (left > 0) {
-        auto n = ::write(fd_, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fail(Errc::io, "cannot write " + path_.string() + ": " + std::strerror(errno));
-        }
-        p += n;
-        left -= static_cast<std::size_t>(n);
-    }
+    write_all(fd_, bytes, path_);
 }
 
 void TempFile::write(std::string_view bytes) {
@@ -145,18 +150,7 @@ void PartialFile::rehash(Hasher& hasher) {
 }
 
 void PartialFile::write(std::span<const std::byte> bytes) {
-    auto p = reinterpret_cast<const char*>(bytes.data());
-    std::size_t left = bytes.size();
-    while (left > 0) {
-        auto n = ::write(fd_, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fail(Errc::io, "cannot write " + path_.string() + ": " + std::strerror(errno));
-        }
-        p += n;
-        left -= static_cast<std::size_t>(n);
-    }
+    write_all(fd_, bytes, path_);
     size_ += bytes.size();
 }
 

@@ -173,11 +173,14 @@ Task<ResumablePush::Outcome> RemoteTarget::push_from(const Descriptor& desc, Ope
             co_return Outcome::mounted;
         bool lost = false;
         try {
-            if (session->chunk_size == 0) {
+            if (session->chunk_size == 0) { // one PUT with the body
                 auto source = co_await open(0);
-                co_await put_whole(desc, *session, *source);
+                co_await finish_upload(desc, session->location, source.get());
             } else {
-                co_await put_chunks(desc, *session, open);
+                auto last = co_await send_patches(desc, *session, open, nullptr);
+                if (!last)
+                    co_return Outcome::mounted;
+                co_await finish_upload(desc, last->location, nullptr);
             }
             co_return Outcome::uploaded;
         } catch (const Error& e) {
@@ -242,9 +245,11 @@ Task<std::optional<RemoteTarget::Session>> RemoteTarget::start_upload(const Desc
     co_return session;
 }
 
-Task<void> RemoteTarget::put_whole(const Descriptor& desc, const Session& session,
-                                   BlobReader& source) {
-    auto url = session.location;
+// PUT <location>?digest=: closes an upload session, with the whole blob as its body (a
+// monolithic upload) or with none (after PATCHes).
+Task<void> RemoteTarget::finish_upload(const Descriptor& desc, const http::Url& location,
+                                       BlobReader* body) {
+    auto url = location;
     url.add_query("digest", desc.digest.str());
     auto done = co_await registry_->send(
         [&] {
@@ -252,8 +257,10 @@ Task<void> RemoteTarget::put_whole(const Descriptor& desc, const Session& sessio
             r.method = "PUT";
             r.url = url;
             r.headers.set("Content-Type", "application/octet-stream");
-            r.stream = &source;
-            r.stream_length = desc.size;
+            if (body) {
+                r.stream = body;
+                r.stream_length = desc.size;
+            }
             return r;
         },
         scopes_, false);
@@ -284,13 +291,27 @@ Task<std::optional<std::uint64_t>> RemoteTarget::upload_status(const http::Url& 
     co_return bytes_received(range);
 }
 
-Task<void> RemoteTarget::put_chunks(const Descriptor& desc, Session session, const Open& open) {
+// Sends the blob in PATCH requests: chunks of session.chunk_size (with Content-Range), or one
+// streamed body. After a lost connection it asks the registry how much it holds and goes on
+// from there; where the registry cancelled the session (distribution does when a PATCH broke off
+// mid-body) it starts a new one. With `running`, the bytes also feed that hash (the digest is not
+// known yet): a resume then rebuilds it from the source's first bytes, read again locally.
+// Returns the session to close, or nullopt when a restart found the blob mounted.
+Task<std::optional<RemoteTarget::Session>> RemoteTarget::send_patches(const Descriptor& desc,
+                                                                      Session session,
+                                                                      const Open& open,
+                                                                      Hasher* running) {
     std::uint64_t offset = 0;
     auto source = co_await open(0);
     int resumes = 0;
     while (offset < desc.size) {
-        auto n = std::min(session.chunk_size, desc.size - offset);
-        LimitedReader chunk(*source, n);
+        auto n = session.chunk_size ? std::min(session.chunk_size, desc.size - offset)
+                                    : desc.size - offset;
+        LimitedReader limited(*source, n);
+        std::optional<HashingReader> hashing;
+        if (running)
+            hashing.emplace(limited, *running);
+        BlobReader& body = hashing ? static_cast<BlobReader&>(*hashing) : limited;
         std::string lost;
         try {
             auto resp = co_await registry_->send(
@@ -299,88 +320,17 @@ Task<void> RemoteTarget::put_chunks(const Descriptor& desc, Session session, con
                     r.method = "PATCH";
                     r.url = session.location;
                     r.headers.set("Content-Type", "application/octet-stream");
-                    r.headers.set("Content-Range",
-                                  std::to_string(offset) + "-" + std::to_string(offset + n - 1));
-                    r.stream = &chunk;
-                    r.stream_length = n;
-                    return r;
-                },
-                scopes_, false);
-            if (resp.status == 202) {
-                auto location = resp.headers.get("Location");
-                co_await resp.discard();
-                if (location)
-                    session.location = resp.url.resolve(*location); // it may carry new state
-                offset += n;
-                continue;
-            }
-            if (resp.status != 416) {
-                auto error = co_await Registry::error_for(
-                    resp, "chunk upload of " + desc.digest.str() + " to " + describe() + " failed");
-                throw error;
-            }
-            co_await resp.discard();
-            lost = "the registry refused the chunk's range";
-        } catch (const Error& e) {
-            if (e.errc() != Errc::network)
-                throw;
-            lost = e.what();
-        }
-        // Ask the registry how much it holds and continue from there.
-        if (++resumes > upload_.max_resumes)
-            fail(Errc::network, lost + " (gave up after " + std::to_string(upload_.max_resumes) +
-                                    " attempts to resume the upload)");
-        co_await sleep_for(registry_->client().executor(), retry_delay(resumes, std::nullopt));
-        auto held = co_await upload_status(session.location);
-        if (!held) {
-            // Distribution, for one, cancels a session whose PATCH broke off mid-body: start a
-            // new one from the beginning.
-            auto fresh = co_await start_upload(desc);
-            if (!fresh)
-                co_return; // mounted after all
-            session = *fresh;
-            held = 0;
-        }
-        offset = *held;
-        source = co_await open(offset);
-    }
-    co_await finish_upload(desc, session.location);
-}
-
-// The digest is known only at the end: the bytes feed a running hash as they are sent in PATCH
-// requests (no Content-Range for a single one), then the session closes with that digest. A
-// lost connection continues from the registry's Range: only then are the bytes before it read
-// again (locally) to rebuild the hash up to that point.
-Task<Descriptor> RemoteTarget::push_unknown(Descriptor desc, Open open) {
-    auto session = co_await start_upload(desc);
-    Hasher hasher;
-    std::uint64_t offset = 0;
-    auto source = co_await open(0);
-    int resumes = 0;
-    while (offset < desc.size) {
-        auto n = session->chunk_size ? std::min(session->chunk_size, desc.size - offset)
-                                     : desc.size - offset;
-        LimitedReader limited(*source, n);
-        HashingReader chunk(limited, hasher);
-        std::string lost;
-        try {
-            auto resp = co_await registry_->send(
-                [&] {
-                    http::Request r;
-                    r.method = "PATCH";
-                    r.url = session->location;
-                    r.headers.set("Content-Type", "application/octet-stream");
-                    if (session->chunk_size || offset > 0)
+                    if (session.chunk_size || offset > 0)
                         r.headers.set("Content-Range", std::to_string(offset) + "-" +
                                                            std::to_string(offset + n - 1));
-                    r.stream = &chunk;
+                    r.stream = &body;
                     r.stream_length = n;
                     return r;
                 },
                 scopes_, false);
             if (resp.status == 202) {
                 if (auto location = resp.headers.get("Location"))
-                    session->location = resp.url.resolve(*location);
+                    session.location = resp.url.resolve(*location); // it may carry new state
                 co_await resp.discard();
                 offset += n;
                 continue;
@@ -401,52 +351,36 @@ Task<Descriptor> RemoteTarget::push_unknown(Descriptor desc, Open open) {
             fail(Errc::network, lost + " (gave up after " + std::to_string(upload_.max_resumes) +
                                     " attempts to resume the upload)");
         co_await sleep_for(registry_->client().executor(), retry_delay(resumes, std::nullopt));
-        auto held = co_await upload_status(session->location);
+        auto held = co_await upload_status(session.location);
         if (!held) {
-            // Distribution, for one, cancels a session whose PATCH broke off mid-body: start a
-            // new one from the beginning.
-            session = co_await start_upload(desc);
+            auto fresh = co_await start_upload(desc);
+            if (!fresh)
+                co_return std::nullopt; // mounted after all
+            session = *fresh;
             held = 0;
         }
         offset = *held;
-        hasher = Hasher();
-        if (offset > 0) { // rebuild the hash of what the registry holds
+        if (running) {
+            *running = Hasher();
             auto prefix = co_await open(0);
-            LimitedReader limited(*prefix, offset);
-            HashingReader feed(limited, hasher);
+            LimitedReader limited_prefix(*prefix, offset);
+            HashingReader feed(limited_prefix, *running);
             std::vector<std::byte> buf(1024 * 1024);
             while (co_await feed.read(buf) > 0) {
             }
         }
         source = co_await open(offset);
     }
-    desc.digest = hasher.finish();
-    co_await finish_upload(desc, session->location);
-    co_return desc;
+    co_return session;
 }
 
-Task<void> RemoteTarget::finish_upload(const Descriptor& desc, const http::Url& location) {
-    auto url = location;
-    url.add_query("digest", desc.digest.str());
-    auto done = co_await registry_->send(
-        [&] {
-            http::Request r;
-            r.method = "PUT";
-            r.url = url;
-            r.headers.set("Content-Type", "application/octet-stream");
-            return r;
-        },
-        scopes_, false);
-    if (done.status != 201 && done.status != 204) {
-        auto error = co_await Registry::error_for(done, "upload of " + desc.digest.str() + " to " +
-                                                            describe() + " failed");
-        throw error; // (GCC 12 miscompiles "throw co_await")
-    }
-    auto echoed = done.headers.get("Docker-Content-Digest");
-    co_await done.discard();
-    if (echoed && *echoed != desc.digest.str())
-        fail(Errc::verification_failed,
-             "the registry stored " + desc.digest.str() + " as " + *echoed);
+Task<Descriptor> RemoteTarget::push_unknown(Descriptor desc, Open open) {
+    auto session = co_await start_upload(desc); // never mounted: there is no digest to mount
+    Hasher hasher;
+    auto last = co_await send_patches(desc, *session, open, &hasher);
+    desc.digest = hasher.finish();
+    co_await finish_upload(desc, last->location, nullptr);
+    co_return desc;
 }
 
 Task<Descriptor> RemoteTarget::resolve(std::string_view reference) {

@@ -44,9 +44,9 @@ class RemoteTarget final : public Target,
     };
     // POST (with ?mount= first when asked): nullopt when the registry mounted the blob.
     Task<std::optional<Session>> start_upload(const Descriptor& desc);
-    Task<void> put_whole(const Descriptor& desc, const Session& session, BlobReader& source);
-    Task<void> put_chunks(const Descriptor& desc, Session session, const Open& open);
-    Task<void> finish_upload(const Descriptor& desc, const http::Url& location);
+    Task<std::optional<Session>> send_patches(const Descriptor& desc, Session session,
+                                              const Open& open, Hasher* running);
+    Task<void> finish_upload(const Descriptor& desc, const http::Url& location, BlobReader* body);
     Task<std::optional<std::uint64_t>> upload_status(const http::Url& location);
 
     std::string path(std::string_view kind, std::string_view ref) const;
