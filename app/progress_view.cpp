@@ -4,6 +4,7 @@
 
 #include "floe/core/error.hpp"
 #include "floe/core/json_writer.hpp"
+#include "floe/core/media_types.hpp"
 
 #include <fmt/format.h>
 
@@ -14,6 +15,8 @@ using K = ProgressEvent::Kind;
 using clock = std::chrono::steady_clock;
 
 std::string label_of(const Descriptor& d) {
+    if (d.media_type == media_type::empty_json)
+        return "(empty config)";
     auto title = d.title();
     auto digest = d.digest.empty() ? std::string("(new blob)") : d.digest.str().substr(0, 19);
     return title.empty() ? digest : title;
