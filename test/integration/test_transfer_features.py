@@ -61,7 +61,7 @@ def test_large_new_file_is_sent_in_one_pass_and_its_digest_remembered(run_floe, 
     src = random_file(tmp_path / "stream.bin", 20 * MiB)  # over the 16 MiB one-pass threshold
     time.sleep(1.2)  # floe does not remember files written in the last second (racy stat)
     cache = tmp_path / "cache"
-    env = {"FLOE_CACHE_DIR": str(cache)}
+    env = {"FLOE_CACHE_DIR": str(cache), "SOURCE_DATE_EPOCH": "1700000000"}  # same manifest twice
     first = json.loads(ok(run_floe("artifact", "push", f"{registry_anon.host}/{repo_for(request, 'a')}:1",
                                    src, "--json", env=env)).stdout)
     entries = (cache / "file-digests").read_text().split()
