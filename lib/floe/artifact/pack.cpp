@@ -113,8 +113,9 @@ std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths,
         Descriptor layer;
         if (fs::is_directory(status)) {
             if (art->scratch_.empty()) {
-                char tmpl[] = "/tmp/floe-pack-XXXXXX";
-                if (const char* dir = ::mkdtemp(tmpl))
+                // $TMPDIR (or /tmp): directory tars are temporary files like any other
+                std::string tmpl = (fs::temp_directory_path() / "floe-pack-XXXXXX").string();
+                if (const char* dir = ::mkdtemp(tmpl.data()))
                     art->scratch_ = dir;
                 else
                     fail(Errc::io, std::string("cannot create a temporary directory: ") +

@@ -3,7 +3,6 @@
 #include "floe/core/error.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cerrno>
@@ -15,8 +14,6 @@
 
 namespace floe::transfer {
 namespace {
-
-using namespace boost::asio::experimental::awaitable_operators;
 
 // One attempt: returns the digest of what the file holds at the end.
 Task<Digest> fill(Target& src, const Descriptor& blob, layout::PartialFile& file,
