@@ -4,7 +4,7 @@
 #include "output.hpp"
 #include "progress_view.hpp"
 
-#include "floe/http/rate_limiter.hpp"
+#include "floe/core/byte_size.hpp"
 
 #include "floe/client.hpp"
 
@@ -45,10 +45,10 @@ ClientOptions client_options(const GlobalFlags& g) {
     o.concurrency = g.concurrency;
     o.timeout = std::chrono::seconds(g.timeout_seconds);
     if (!g.limit_rate.empty())
-        o.limit_rate = http::parse_rate(g.limit_rate);
+        o.limit_rate = parse_byte_size(g.limit_rate, "--limit-rate");
     o.durable = g.fsync;
     if (!g.chunk_size.empty())
-        o.chunk_size = http::parse_rate(g.chunk_size); // same units: 4M, 512K
+        o.chunk_size = parse_byte_size(g.chunk_size, "--chunk-size");
     o.mount_from = g.mount_from;
     o.range_parts = g.range_parts;
     if (g.verbose)

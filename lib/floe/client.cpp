@@ -2,7 +2,6 @@
 // public call into a copy between two Targets.
 #include "floe/client.hpp"
 
-#include "floe/artifact/compiled_artifacts.hpp"
 #include "floe/artifact/digest_cache.hpp"
 #include "floe/artifact/extract.hpp"
 #include "floe/artifact/pack.hpp"
@@ -20,7 +19,6 @@
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 
 namespace floe {
@@ -100,22 +98,28 @@ bool same_content(const Manifest& a, const Manifest& b) {
            without_created(a.annotations) == without_created(b.annotations);
 }
 
+// What a release tag already names in `dst`: nothing for environment tags or a tag not there
+// yet. One lookup serves both the one-pass upload decision and the release rule.
+Task<std::optional<Descriptor>> existing_release(Target& dst, const std::string& tag) {
+    if (!artifact::is_immutable_tag(tag))
+        co_return std::nullopt;
+    try {
+        co_return co_await dst.resolve(tag);
+    } catch (const Error& e) {
+        if (e.errc() != Errc::not_found)
+            throw;
+    }
+    co_return std::nullopt;
+}
+
 // The release-tag rule (tag_policy.hpp), for push and copy alike: a release tag that already
 // names other content is a conflict. Returns the existing descriptor when the tag already holds
 // this content (nothing to do); `ours` lets a push of the same files with a new created time
 // count as the same content.
 Task<std::optional<Descriptor>> release_already_pushed(Target& dst, const std::string& tag,
+                                                       const std::optional<Descriptor>& existing,
                                                        const Descriptor& incoming,
                                                        const Manifest* ours) {
-    if (!artifact::is_immutable_tag(tag))
-        co_return std::nullopt;
-    std::optional<Descriptor> existing;
-    try {
-        existing = co_await dst.resolve(tag);
-    } catch (const Error& e) {
-        if (e.errc() != Errc::not_found)
-            throw;
-    }
     if (!existing || existing->digest == incoming.digest)
         co_return std::nullopt; // nothing there yet, or the very same manifest: copy as usual
     if (ours && media_type::is_manifest(existing->media_type)) {
@@ -130,30 +134,13 @@ Task<std::optional<Descriptor>> release_already_pushed(Target& dst, const std::s
                              tag + "-dev");
 }
 
-std::string read_text_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        fail(Errc::invalid_artifact, "cannot read " + path.string());
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
 // Large new files: sent while hashed (one read each) where the destination can, then the
 // manifest is built. When the release tag already exists its content must be compared first,
 // so those files are hashed here instead.
-Task<PushResult> push_pending(artifact::PackedArtifact& packed, Target& dst, const std::string& tag,
+Task<PushResult> push_pending(artifact::PackedArtifact& packed, Target& dst, bool release_exists,
                               transfer::Session& session) {
     PushResult r;
     auto* streaming = dynamic_cast<StreamingPush*>(&dst);
-    bool release_exists = false;
-    if (streaming && artifact::is_immutable_tag(tag)) {
-        try {
-            co_await dst.resolve(tag);
-            release_exists = true;
-        } catch (const Error& e) {
-            if (e.errc() != Errc::not_found)
-                throw;
-        }
-    }
     if (!streaming || release_exists) {
         packed.hash_pending();
     } else {
@@ -214,11 +201,12 @@ artifact::PackOptions pack_options_for(const PushOptions& options, artifact::Dig
 // One packed artifact into one destination, within a shared session.
 Task<PushResult> push_packed(artifact::PackedArtifact& packed, Target& dst, const std::string& tag,
                              transfer::Session& session) {
+    auto release = co_await existing_release(dst, tag);
     PushResult streamed;
     if (!packed.pending().empty())
-        streamed = co_await push_pending(packed, dst, tag, session);
-    if (auto existing = co_await release_already_pushed(dst, tag, packed.manifest_descriptor(),
-                                                        &packed.manifest())) {
+        streamed = co_await push_pending(packed, dst, release.has_value(), session);
+    if (auto existing = co_await release_already_pushed(
+            dst, tag, release, packed.manifest_descriptor(), &packed.manifest())) {
         PushResult r;
         r.manifest = *existing;
         r.tag = tag;
@@ -290,22 +278,22 @@ std::vector<ProductPushResult> Client::push_products(const Reference& prefix,
     };
     std::vector<Job> jobs;
     for (auto& dir : find_products(root)) {
-        auto file = dir / "target" / std::string(artifact::compiled_artifacts_name);
-        auto product = artifact::validate_compiled_artifacts(read_text_file(file), file.string());
+        PushOptions one = options;
+        one.paths = {dir / "target" / std::string(artifact::compiled_artifacts_name)};
+        auto packed = artifact::pack(one.paths, pack_options_for(one, cache)); // validates it
+        auto name = packed->product()->name;
+        auto version = packed->product()->version;
         Reference ref = prefix;
-        ref.repository = prefix.repository + "/" + product.name;
-        ref.tag = product.version;
+        ref.repository = prefix.repository + "/" + name;
+        ref.tag = version;
         std::replace(ref.tag.begin(), ref.tag.end(), '+', '_'); // semver build metadata
         if (!is_valid_repository(ref.repository))
-            fail(Errc::invalid_artifact, file.string() + ": product_name '" + product.name +
+            fail(Errc::invalid_artifact, one.paths[0].string() + ": product_name '" + name +
                                              "' is not a valid repository name (lowercase a-z, "
                                              "0-9, '.', '_', '-')");
         if (!is_valid_tag(ref.tag))
             fail(Errc::invalid_artifact,
-                 file.string() + ": product_version '" + product.version + "' is not a valid tag");
-        PushOptions one = options;
-        one.paths = {file};
-        auto packed = artifact::pack(one.paths, pack_options_for(one, cache));
+                 one.paths[0].string() + ": product_version '" + version + "' is not a valid tag");
         auto dst = impl_->open(ref, true);
         jobs.push_back({ref, std::move(packed), std::move(dst)});
     }
@@ -360,8 +348,8 @@ CopyResult Client::copy(const Reference& from, const Reference& to) {
     std::string tag = !to.tag.empty() ? to.tag : from.tag;
     return impl_->run([&]() -> Task<CopyResult> {
         auto root = co_await src->resolve(from.selector());
-        if (!tag.empty())
-            co_await release_already_pushed(*dst, tag, root, nullptr);
+        auto release = co_await existing_release(*dst, tag);
+        co_await release_already_pushed(*dst, tag, release, root, nullptr);
         auto session = impl_->session();
         auto copied = co_await transfer::copy_graph(*src, *dst, root, tag, session);
         co_return CopyResult{copied.root, copied.blobs_copied, copied.blobs_skipped,

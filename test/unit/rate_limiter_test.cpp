@@ -1,3 +1,4 @@
+#include "floe/core/byte_size.hpp"
 #include "floe/core/error.hpp"
 #include "floe/http/rate_limiter.hpp"
 
@@ -42,10 +43,10 @@ TEST_CASE("rate limiter: zero means unlimited") {
 }
 
 TEST_CASE("rates parse with binary units") {
-    CHECK(parse_rate("50M") == 50ull * 1024 * 1024);
-    CHECK(parse_rate("800K") == 800ull * 1024);
-    CHECK(parse_rate("1G") == 1024ull * 1024 * 1024);
-    CHECK(parse_rate("1048576") == 1048576);
+    CHECK(parse_byte_size("50M", "--limit-rate") == 50ull * 1024 * 1024);
+    CHECK(parse_byte_size("800K", "--limit-rate") == 800ull * 1024);
+    CHECK(parse_byte_size("1G", "--limit-rate") == 1024ull * 1024 * 1024);
+    CHECK(parse_byte_size("1048576", "--limit-rate") == 1048576);
     for (auto bad : {"", "0", "-5M", "fast", "5X", "M"})
-        CHECK_THROWS_AS(parse_rate(bad), Error);
+        CHECK_THROWS_AS(parse_byte_size(bad, "--limit-rate"), Error);
 }

@@ -129,21 +129,24 @@ std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths,
             layer.annotations[std::string(annotation::unpack)] = "true";
             art->files_[layer.digest] = tar;
         } else if (fs::is_regular_file(status)) {
-            bool compiled = title == compiled_artifacts_name;
-            if (compiled) {
+            std::string type(media_type::floe_file);
+            if (title == compiled_artifacts_name) {
                 if (product)
                     fail(Errc::invalid_artifact, "only one compiled_artifacts.json per artifact");
-                product = validate_compiled_artifacts(read_capped(path, 256u << 20), path.string());
-            }
-            std::string type(compiled ? media_type::floe_compiled_artifacts
-                                      : media_type::floe_file);
-            auto size = fs::file_size(path);
-            auto cached = options.cache ? options.cache->lookup(path) : std::nullopt;
-            if (cached) {
-                layer = Descriptor{type, *cached, size, {}, {}};
+                // Read once: validated and hashed from the same bytes, pushed byte for byte.
+                auto bytes = read_capped(path, 256u << 20);
+                product = validate_compiled_artifacts(bytes, path.string());
+                layer = Descriptor{std::string(media_type::floe_compiled_artifacts),
+                                   Digest::of(bytes),
+                                   bytes.size(),
+                                   {},
+                                   {}};
                 art->files_[layer.digest] = path;
-            } else if (options.defer_hashing_over && size > options.defer_hashing_over &&
-                       !compiled) {
+            } else if (auto cached = options.cache ? options.cache->lookup(path) : std::nullopt) {
+                layer = Descriptor{type, *cached, fs::file_size(path), {}, {}};
+                art->files_[layer.digest] = path;
+            } else if (auto size = fs::file_size(path);
+                       options.defer_hashing_over && size > options.defer_hashing_over) {
                 layer = Descriptor{type, {}, size, {}, {}};
                 art->pending_.push_back({m.layers.size(), path, std::chrono::system_clock::now()});
             } else {
@@ -174,6 +177,7 @@ std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths,
         m.annotations[k] = v; // the user's word wins, including over created
 
     art->cache_ = options.cache;
+    art->product_ = product;
     if (art->pending_.empty())
         art->finalize();
     return art;

@@ -3,6 +3,7 @@
 // a read-only Target, so pushing it anywhere is the copy engine's job.
 #pragma once
 
+#include "floe/artifact/compiled_artifacts.hpp"
 #include "floe/artifact/digest_cache.hpp"
 #include "floe/artifact/tar.hpp"
 #include "floe/target/target.hpp"
@@ -45,6 +46,8 @@ class PackedArtifact final : public Target {
     void finalize();     // builds the manifest; every digest must be known
 
     const Descriptor& manifest_descriptor() const { return manifest_desc_; }
+    // The compiled data product's name and versions, when the artifact holds one.
+    const std::optional<ProductInfo>& product() const { return product_; }
     const std::string& manifest_bytes() const { return manifest_bytes_; }
     const Manifest& manifest() const { return manifest_; }
 
@@ -70,6 +73,7 @@ class PackedArtifact final : public Target {
     std::map<Digest, std::filesystem::path> files_; // blob digest -> file holding it
     std::filesystem::path scratch_;                 // tars of directories live here
     std::vector<Pending> pending_;
+    std::optional<ProductInfo> product_;
     DigestCache* cache_ = nullptr;
 };
 

@@ -88,16 +88,21 @@ struct Connection {
     }
 };
 
+// `handshake`: the failure happened while negotiating TLS, whatever its error category (a
+// plain-http server may just close the connection).
 [[noreturn]] void network_failure(const std::string& what, const std::string& where,
-                                  const beast::error_code& ec) {
+                                  const beast::error_code& ec, bool handshake = false) {
     std::string why = ec == beast::error::timeout ? "timed out" : ec.message();
+    Diagnostics diag;
+    diag.tls = handshake;
     if (ec.category() == asio::error::get_ssl_category() ||
         ec.category() == asio::ssl::error::get_stream_category()) {
+        diag.tls = true;
         why = "TLS error: " + ec.message();
         if (ec.message().find("certificate verify failed") != std::string::npos)
             why += " (pass --ca-file with the registry's CA, or fix the server certificate)";
     }
-    fail(Errc::network, what + " " + where + ": " + why);
+    fail(Errc::network, what + " " + where + ": " + why, diag);
 }
 
 } // namespace
@@ -168,7 +173,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         beast::get_lowest_layer(*c->tls).expires_after(opt.connect_timeout);
         auto [hec] = co_await c->tls->async_handshake(asio::ssl::stream_base::client, use_tuple);
         if (hec)
-            network_failure("TLS handshake with", c->host_port, hec);
+            network_failure("TLS handshake with", c->host_port, hec, true);
         co_return c;
     }
 };

@@ -2,13 +2,6 @@
 
 #include "floe/core/error.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
-#include <cctype>
-#include <charconv>
-
 namespace floe::http {
 
 RateLimiter::RateLimiter(std::uint64_t bytes_per_second, std::uint64_t burst_bytes)
@@ -33,28 +26,7 @@ Task<void> RateLimiter::take(std::uint64_t bytes) {
     auto wait = charge(bytes, clock::now());
     if (wait <= clock::duration::zero())
         co_return;
-    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, wait);
-    co_await timer.async_wait(boost::asio::use_awaitable);
-}
-
-std::uint64_t parse_rate(std::string_view text) {
-    std::uint64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-    std::uint64_t scale = 1;
-    if (unit == "K" || unit == "k" || unit == "KiB")
-        scale = 1024;
-    else if (unit == "M" || unit == "m" || unit == "MiB")
-        scale = 1024 * 1024;
-    else if (unit == "G" || unit == "g" || unit == "GiB")
-        scale = 1024 * 1024 * 1024;
-    else if (!unit.empty() && unit != "B")
-        ec = std::errc::invalid_argument;
-    if (ec != std::errc() || value == 0)
-        fail(Errc::invalid_argument, "rate '" + std::string(text) +
-                                         "' is not a positive number of bytes per second "
-                                         "(examples: 800K, 50M, 1G)");
-    return value * scale;
+    co_await sleep_for(wait);
 }
 
 } // namespace floe::http

@@ -33,7 +33,4 @@ class RateLimiter {
     clock::time_point next_free_{};
 };
 
-// "50M" -> 50 MiB/s, "800K", "1G", "1048576". Throws Error(invalid_argument).
-std::uint64_t parse_rate(std::string_view text);
-
 } // namespace floe::http

@@ -2,9 +2,6 @@
 
 #include "floe/registry/errors.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 namespace floe::registry {
 
 Registry::Registry(http::Client& client, auth::Authenticator& auth, std::string host,
@@ -39,8 +36,7 @@ Task<void> Registry::choose_scheme() {
         co_return;
     } catch (const Error& e) {
         // Only a TLS failure means "maybe plain http"; refused connections stay errors.
-        if (e.errc() != Errc::network ||
-            std::string_view(e.what()).find("TLS") == std::string_view::npos)
+        if (e.errc() != Errc::network || !e.diagnostics().tls)
             throw;
         tls_error = e;
     }
@@ -59,8 +55,7 @@ Task<void> Registry::choose_scheme() {
     if (status == 0 || status == 400)
         throw *tls_error;
     if (is_retryable_status(status)) { // busy: it said so, so wait before the real request
-        boost::asio::steady_timer timer(client_.executor(), retry_delay(1, retry_after));
-        co_await timer.async_wait(boost::asio::use_awaitable);
+        co_await sleep_for(retry_delay(1, retry_after));
     }
     scheme_ = "http";
 }
@@ -87,8 +82,7 @@ Task<http::Response> Registry::send(std::function<http::Request()> make,
             lost = true;
         }
         if (lost) { // co_await is not allowed inside the handler
-            boost::asio::steady_timer timer(client_.executor(), retry_delay(attempt, std::nullopt));
-            co_await timer.async_wait(boost::asio::use_awaitable);
+            co_await sleep_for(retry_delay(attempt, std::nullopt));
             continue;
         }
         if (resp.status == 401 && !auth_retried) {
@@ -104,8 +98,7 @@ Task<http::Response> Registry::send(std::function<http::Request()> make,
         if (idempotent && is_retryable_status(resp.status) && attempt < options_.max_attempts) {
             auto delay = retry_delay(attempt, resp.headers.get("Retry-After"));
             co_await resp.discard();
-            boost::asio::steady_timer timer(client_.executor(), delay);
-            co_await timer.async_wait(boost::asio::use_awaitable);
+            co_await sleep_for(delay);
             continue;
         }
         co_return resp;

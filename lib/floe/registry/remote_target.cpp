@@ -5,9 +5,6 @@
 #include "floe/registry/errors.hpp"
 #include "floe/registry/upload_policy.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include <simdjson.h>
 
 #include <charconv>
@@ -34,11 +31,6 @@ class BodyReader final : public BlobReader {
     http::Response response_;
     std::uint64_t remaining_;
 };
-
-Task<void> sleep_for(boost::asio::any_io_executor ex, std::chrono::milliseconds d) {
-    boost::asio::steady_timer timer(ex, d);
-    co_await timer.async_wait(boost::asio::use_awaitable);
-}
 
 bool is_manifest_type(const Descriptor& d) {
     return media_type::is_manifest_or_index(d.media_type);
@@ -191,8 +183,7 @@ Task<ResumablePush::Outcome> RemoteTarget::push_from(const Descriptor& desc, Ope
             lost = true;
         }
         if (lost)
-            co_await sleep_for(registry_->client().executor(),
-                               retry_delay(attempt + 1, std::nullopt));
+            co_await sleep_for(retry_delay(attempt + 1, std::nullopt));
     }
 }
 
@@ -350,7 +341,7 @@ Task<std::optional<RemoteTarget::Session>> RemoteTarget::send_patches(const Desc
         if (++resumes > upload_.max_resumes)
             fail(Errc::network, lost + " (gave up after " + std::to_string(upload_.max_resumes) +
                                     " attempts to resume the upload)");
-        co_await sleep_for(registry_->client().executor(), retry_delay(resumes, std::nullopt));
+        co_await sleep_for(retry_delay(resumes, std::nullopt));
         auto held = co_await upload_status(session.location);
         if (!held) {
             auto fresh = co_await start_upload(desc);

@@ -2,12 +2,21 @@
 
 #include "floe/core/error.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
 
 namespace floe {
+
+Task<void> sleep_for(std::chrono::steady_clock::duration duration) {
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, duration);
+    co_await timer.async_wait(boost::asio::use_awaitable);
+}
 
 Task<std::string> read_all(BlobReader& reader, std::size_t cap) {
     std::string out;

@@ -9,6 +9,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -108,6 +109,9 @@ class LimitedReader final : public BlobReader {
     BlobReader& inner_;
     std::uint64_t left_;
 };
+
+// Waits on the calling coroutine's executor (backoff, Retry-After, the rate limit).
+Task<void> sleep_for(std::chrono::steady_clock::duration duration);
 
 // Reads a whole small stream into memory, failing with Errc::too_large past `cap` bytes.
 Task<std::string> read_all(BlobReader& reader, std::size_t cap);

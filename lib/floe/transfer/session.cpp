@@ -77,9 +77,7 @@ class ResumingReader final : public BlobReader {
                                         " attempts to resume)");
             session_.retried(blob_, lost);
             inner_.reset();
-            boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor,
-                                            registry::retry_delay(resumes_, std::nullopt));
-            co_await timer.async_wait(boost::asio::use_awaitable);
+            co_await sleep_for(registry::retry_delay(resumes_, std::nullopt));
             try {
                 inner_ = co_await src_.fetch(blob_, offset_);
                 session_.resumed(blob_, offset_);
