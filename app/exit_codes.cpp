@@ -29,8 +29,9 @@ ExitCode exit_code_for(Errc e) {
     case Errc::registry:
     case Errc::too_large:
     case Errc::unsupported:
-    case Errc::cancelled:
         return exit_failure;
+    case Errc::cancelled:
+        return exit_interrupted;
     }
     return exit_failure;
 }

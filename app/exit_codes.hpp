@@ -16,6 +16,7 @@ enum ExitCode : int {
     exit_invalid_input = 7, // not a valid artifact (e.g. compiled_artifacts.json)
     exit_conflict = 8,      // release tag already taken, output already exists
     exit_io = 9,            // local file system error
+    exit_interrupted = 130, // Ctrl-C (128 + SIGINT): only resumable state is left
 };
 
 ExitCode exit_code_for(Errc e);

@@ -39,21 +39,33 @@ struct GlobalFlags {
 
 ClientOptions client_options(const GlobalFlags& g) {
     ClientOptions o;
-    o.ca_file = g.ca_file;
-    o.insecure_skip_tls_verify = g.insecure;
-    o.plain_http = g.plain_http;
-    o.concurrency = g.concurrency;
+    // The flags are the defaults for every registry.
+    auto& r = o.registries.defaults;
+    r.ca_file = g.ca_file;
+    r.insecure_skip_tls_verify = g.insecure;
+    r.plain_http = g.plain_http;
+    r.concurrency = g.concurrency;
+    if (!g.chunk_size.empty())
+        r.chunk_size = parse_byte_size(g.chunk_size, "--chunk-size");
+    r.mount_from = g.mount_from;
     o.timeout = std::chrono::seconds(g.timeout_seconds);
     if (!g.limit_rate.empty())
         o.limit_rate = parse_byte_size(g.limit_rate, "--limit-rate");
     o.durable = g.fsync;
-    if (!g.chunk_size.empty())
-        o.chunk_size = parse_byte_size(g.chunk_size, "--chunk-size");
-    o.mount_from = g.mount_from;
     o.range_parts = g.range_parts;
+    o.handle_interrupts = true;
     if (g.verbose)
-        o.log = [](std::string_view line) { fmt::print(stderr, "floe: {}\n", line); };
+        o.observer = [](const RequestEvent& e) {
+            fmt::print(stderr, "floe: {}\n", request_line(e));
+        };
     return o;
+}
+
+// What to do about an error, for the errors whose fix is the CLI's own configuration.
+std::string hint_for(const Error& e) {
+    if (e.errc() == Errc::unauthorized)
+        return "; check FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD (or FLOE_REGISTRY_TOKEN)";
+    return {};
 }
 
 // One line, whatever the message holds.
@@ -89,7 +101,8 @@ int main(int argc, char** argv) {
         std::string("\n") + reference_help +
         "\n\nCredentials: FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD, or "
         "FLOE_REGISTRY_TOKEN.\nExit codes: 0 ok, 1 other failure, 2 usage, 3 not found, "
-        "4 authentication, 5 verification, 6 network, 7 invalid input, 8 conflict, 9 local I/O.");
+        "4 authentication, 5 verification, 6 network, 7 invalid input, 8 conflict, 9 local I/O, "
+        "130 interrupted (run again to continue).");
     GlobalFlags g;
     app.add_flag("-v,--verbose", g.verbose,
                  "Log each HTTP request to stderr (credentials redacted)");
@@ -279,7 +292,7 @@ int main(int argc, char** argv) {
         }
         return exit_ok;
     } catch (const Error& e) {
-        fmt::print(stderr, "floe: {}\n", one_line(e.what()));
+        fmt::print(stderr, "floe: {}{}\n", one_line(e.what()), hint_for(e));
         return exit_code_for(e.errc());
     } catch (const std::exception& e) {
         fmt::print(stderr, "floe: unexpected error: {}\n", one_line(e.what()));

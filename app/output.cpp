@@ -31,6 +31,15 @@ std::string short_digest(const Digest& d) {
 
 } // namespace
 
+std::string request_line(const RequestEvent& e) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.time_to_first_byte).count();
+    std::string line = fmt::format("{} {} -> ", e.method, e.url);
+    line += e.status ? std::to_string(e.status) : "no answer (" + e.error + ")";
+    line += fmt::format(" ({} ms{}{})", ms, e.reused_connection ? ", reused" : "",
+                        e.attempt > 1 ? fmt::format(", attempt {}", e.attempt) : "");
+    return line;
+}
+
 std::string human_size(std::uint64_t bytes) {
     static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double v = static_cast<double>(bytes);

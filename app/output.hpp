@@ -8,6 +8,8 @@
 namespace floe::cli {
 
 std::string human_size(std::uint64_t bytes);
+// One -v line per HTTP exchange: "GET https://host/v2/... -> 200 (12 ms, reused)".
+std::string request_line(const RequestEvent& e);
 
 std::string inspect_text(const Reference& ref, const InspectResult& r);
 std::string inspect_json(const Reference& ref, const InspectResult& r);

@@ -7,11 +7,12 @@
 //   client.pull(floe::Reference::parse("ocidir://./store:1.0.0"), "./out");
 #pragma once
 
-#include "floe/auth/credentials.hpp"
+#include "floe/config/registry_settings.hpp"
 #include "floe/core/descriptor.hpp"
 #include "floe/core/error.hpp"
 #include "floe/core/progress.hpp"
 #include "floe/core/reference.hpp"
+#include "floe/core/request_event.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -25,22 +26,23 @@
 namespace floe {
 
 struct ClientOptions {
-    std::string ca_file;                   // extra trusted CA certificates (PEM)
-    bool insecure_skip_tls_verify = false; // tests only: TLS without certificate checks
-    bool plain_http = false;               // http:// for non-loopback registries too
-    int concurrency = 4;                   // blobs in flight
-    std::chrono::seconds timeout{60};      // connect, and longest wait for any byte
-    std::uint64_t limit_rate = 0;          // bytes per second over all connections; 0: no limit
-    bool durable = false;                  // fdatasync files before they get their final names
-    std::uint64_t chunk_size = 0;          // upload in PATCH chunks of this size; 0: one PUT
-    std::vector<std::string> mount_from;   // repositories (same registry) to link blobs from
-    int range_parts = 1;                   // fetch blobs >= 64 MiB as this many ranges at once
-    ProgressCallback progress;             // per-blob and per-operation events
-    // Credentials per registry; default: FLOE_REGISTRY_USERNAME/PASSWORD/TOKEN.
-    std::shared_ptr<const CredentialStore> credentials;
-    // One line per HTTP request, credentials and signed URLs redacted.
-    std::function<void(std::string_view)> log;
+    // How to talk to each registry (TLS, plain http, credentials, retry policy, concurrency,
+    // bandwidth, chunking): `registries.defaults`, or the entry set for a host.
+    RegistryConfig registries;
+    std::chrono::seconds timeout{60}; // connect (name lookup included), and longest wait for a byte
+    std::uint64_t limit_rate = 0;     // bytes per second over all connections; 0: no limit
+    bool durable = false;             // fdatasync files before they get their final names
+    int range_parts = 1;              // fetch blobs >= 64 MiB as this many ranges at once
+    ProgressCallback progress;        // per-blob and per-operation events
+    RequestObserver observer;         // one event per HTTP exchange (-v, metrics)
+    // SIGINT and SIGTERM cancel the running call, which then throws Errc::cancelled and leaves
+    // only resumable state (for programs that have no handlers of their own; the CLI).
+    bool handle_interrupts = false;
 };
+
+// A point in time by which a call must be done; past it the call is cancelled and throws
+// Errc::network ("deadline exceeded"), leaving only resumable state.
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
 
 enum class LayerCompression { gzip, zstd };
 
@@ -107,19 +109,20 @@ class Client {
 
     // Packs files and directories into an artifact and pushes it, blobs first, manifest last.
     // A release tag (semver) that already names different content is refused (Errc::conflict).
-    PushResult push(const Reference& ref, const PushOptions& options = {});
+    PushResult push(const Reference& ref, const PushOptions& options = {}, Deadline deadline = {});
     // Pushes every data product under `root` (each directory with a
     // target/compiled_artifacts.json, or root itself) to <prefix>/<product_name>:
     // <product_version>, all in one operation under one concurrency bound (CI bulk pushes).
     std::vector<ProductPushResult> push_products(const Reference& prefix,
                                                  const std::filesystem::path& root,
-                                                 const PushOptions& options = {});
+                                                 const PushOptions& options = {},
+                                                 Deadline deadline = {});
     // Downloads and verifies every layer, then moves them into `out` (nothing on failure).
     PullResult pull(const Reference& ref, const std::filesystem::path& out,
-                    const PullOptions& options = {});
-    InspectResult inspect(const Reference& ref);
+                    const PullOptions& options = {}, Deadline deadline = {});
+    InspectResult inspect(const Reference& ref, Deadline deadline = {});
     // Copies a manifest and everything it names; tags it with to.tag (or from's tag).
-    CopyResult copy(const Reference& from, const Reference& to);
+    CopyResult copy(const Reference& from, const Reference& to, Deadline deadline = {});
 
   private:
     struct Impl;

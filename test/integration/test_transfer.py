@@ -128,7 +128,7 @@ def test_pull_killed_midway_is_continued_by_the_next_run(floe, run_floe, registr
     proxy = fault_proxy(registry_anon)
     ref = f"{proxy.host}/{big.repo}:1"
     out = tmp_path / "out"
-    partial = out / ".floe-partial" / ("sha256-" + big.digest.split(":", 1)[1])
+    partial = out / ".floe-partial" / "ingest" / ("sha256-" + big.digest.split(":", 1)[1])
     cmd = [floe, "--limit-rate", "16M", "artifact", "pull", ref, "-o", str(out)]
     log = tmp_path / "first-run.stderr"
     with open(log, "w") as err:

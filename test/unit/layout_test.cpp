@@ -76,7 +76,7 @@ TEST_CASE("layout: push verifies, resolve finds tags, index.json stays valid") {
     TempDir tmp;
     layout::LayoutTarget store(tmp.path / "store");
     Descriptor blob{"application/octet-stream", Digest::of("hello"), 5, {}, {}};
-    MemoryReader good{"hello"};
+    MemorySource good{"hello"};
     run_task(store.push(blob, good));
     CHECK(run_task(store.exists(blob)));
     CHECK(read(store.blob_path(blob.digest)) == "hello");
@@ -84,7 +84,7 @@ TEST_CASE("layout: push verifies, resolve finds tags, index.json stays valid") {
 
     SUBCASE("a wrong digest never lands under the final name") {
         Descriptor lie{"application/octet-stream", Digest::of("other"), 5, {}, {}};
-        MemoryReader bytes{"hello"};
+        MemorySource bytes{"hello"};
         CHECK_THROWS_AS(run_task(store.push(lie, bytes)), Error);
         CHECK_FALSE(fs::exists(store.blob_path(lie.digest)));
         for (auto& f : fs::recursive_directory_iterator(tmp.path / "store" / "blobs"))
@@ -92,7 +92,7 @@ TEST_CASE("layout: push verifies, resolve finds tags, index.json stays valid") {
     }
     SUBCASE("a short stream is refused") {
         Descriptor longer{"application/octet-stream", Digest::of("hello!"), 6, {}, {}};
-        MemoryReader bytes{"hello"};
+        MemorySource bytes{"hello"};
         CHECK_THROWS_AS(run_task(store.push(longer, bytes)), Error);
     }
     SUBCASE("tags move atomically and are listed") {
@@ -106,10 +106,14 @@ TEST_CASE("layout: push verifies, resolve finds tags, index.json stays valid") {
         run_task(store.tag(md, "dev"));
         CHECK(run_task(store.resolve("v1")).digest == md.digest);
         CHECK(run_task(store.resolve(md.digest.str())).media_type == media_type::oci_manifest);
-        auto tags = run_task(store.tags());
-        CHECK(tags == std::vector<std::string>{"v1", "dev"});
-        run_task(store.tag(md, "v1")); // re-tagging does not duplicate
-        CHECK(run_task(store.tags()).size() == 2);
+        auto tags = run_task(all_tags(store));
+        CHECK(tags == std::vector<std::string>{"dev", "v1"}); // sorted, in pages
+        run_task(store.tag(md, "v1"));                        // re-tagging does not duplicate
+        CHECK(run_task(all_tags(store)).size() == 2);
+        auto page = run_task(store.list_tags(std::nullopt, 1));
+        CHECK(page.tags == std::vector<std::string>{"dev"});
+        REQUIRE(page.next);
+        CHECK(run_task(store.list_tags(page.next, 1)).tags == std::vector<std::string>{"v1"});
         try {
             run_task(store.resolve("nope"));
             FAIL("resolved");
@@ -149,9 +153,9 @@ TEST_CASE("pack, copy between layouts, and extract round-trip files and a direct
 
     layout::LayoutTarget a(tmp.path / "a"), b(tmp.path / "b");
     std::vector<ProgressEvent> events;
-    transfer::Session session({2, 5, [&](const ProgressEvent& e) { events.push_back(e); }});
-    auto first =
-        run_task(transfer::copy_graph(*packed, a, packed->manifest_descriptor(), "1.0.0", session));
+    transfer::Session session({2, [&](const ProgressEvent& e) { events.push_back(e); }});
+    transfer::Engine engine(session);
+    auto first = run_task(engine.copy(*packed, a, packed->manifest_descriptor(), "1.0.0"));
     // Progress: the last byte count of each blob is its size; never more than 2 in flight.
     std::map<Digest, std::uint64_t> last_bytes;
     std::uint64_t max_in_flight = 0;
@@ -170,15 +174,18 @@ TEST_CASE("pack, copy between layouts, and extract round-trip files and a direct
     CHECK(max_in_flight <= 2);
     CHECK(events.back().done_bytes == expected);
     CHECK(first.blobs_copied == 4);
-    transfer::Session quiet({});
-    auto second = run_task(transfer::copy(a, b, "1.0.0", "1.0.0", quiet));
-    CHECK(second.root.digest == packed->manifest_descriptor().digest);
-    auto third = run_task(transfer::copy(a, b, "1.0.0", "1.0.0", quiet));
+    transfer::Session quiet_session({});
+    transfer::Engine quiet(quiet_session);
+    auto root = run_task(a.resolve("1.0.0"));
+    CHECK(root.digest == packed->manifest_descriptor().digest);
+    run_task(quiet.copy(a, b, root, "1.0.0"));
+    CHECK(run_task(b.resolve("1.0.0")).digest == root.digest);
+    auto third = run_task(quiet.copy(a, b, root, "1.0.0"));
     CHECK(third.blobs_copied == 0);
     CHECK(third.blobs_skipped == 4);
 
     auto out = tmp.path / "out";
-    auto result = run_task(artifact::extract_to_directory(b, "1.0.0", out, quiet));
+    auto result = run_task(artifact::pull_to_directory(b, "1.0.0", out, quiet));
     CHECK(result.items.size() == 3);
     CHECK(read(out / "compiled_artifacts.json") == product);
     CHECK(read(out / "notes.txt") == "notes");
@@ -189,13 +196,13 @@ TEST_CASE("pack, copy between layouts, and extract round-trip files and a direct
 
     SUBCASE("existing output is not overwritten unless asked") {
         try {
-            run_task(artifact::extract_to_directory(b, "1.0.0", out, quiet));
+            run_task(artifact::pull_to_directory(b, "1.0.0", out, quiet));
             FAIL("overwrote");
         } catch (const Error& e) {
             CHECK(e.errc() == Errc::conflict);
         }
         write(out / "notes.txt", "changed");
-        run_task(artifact::extract_to_directory(b, "1.0.0", out, quiet, {.overwrite = true}));
+        run_task(artifact::pull_to_directory(b, "1.0.0", out, quiet, {.overwrite = true}));
         CHECK(read(out / "notes.txt") == "notes");
     }
 }

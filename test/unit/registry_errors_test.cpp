@@ -4,7 +4,6 @@
 
 using namespace floe;
 using namespace floe::registry;
-using namespace std::chrono_literals;
 
 TEST_CASE("error bodies from the distribution spec") {
     auto e = parse_error_body(
@@ -29,31 +28,6 @@ TEST_CASE("status and codes classify into actionable errors") {
     CHECK(classify_status(400, {}) == Errc::protocol);
 }
 
-TEST_CASE("retry classifier") {
-    for (int s : {408, 429, 500, 502, 503, 504})
-        CHECK(is_retryable_status(s));
-    for (int s : {200, 201, 400, 401, 403, 404, 405, 416})
-        CHECK_FALSE(is_retryable_status(s));
-}
-
-TEST_CASE("retry delay: backoff grows, jitter stays bounded, Retry-After wins, cap holds") {
-    for (int i = 0; i < 50; ++i) {
-        auto d1 = retry_delay(1, std::nullopt);
-        CHECK(d1 >= 200ms);
-        CHECK(d1 <= 300ms);
-        auto d3 = retry_delay(3, std::nullopt);
-        CHECK(d3 >= 800ms);
-        CHECK(d3 <= 1200ms);
-    }
-    CHECK(retry_delay(1, "7") == 7000ms);
-    CHECK(retry_delay(1, "0") == 0ms);
-    CHECK(retry_delay(1, "9999", 30s) == 30s);
-    CHECK(retry_delay(20, std::nullopt, 5s) == 5s);
-    CHECK(retry_delay(1, "Wed, 21 Oct 2015 07:28:00 GMT") == 0ms); // in the past
-    auto garbage = retry_delay(1, "soon");
-    CHECK(garbage >= 200ms); // falls back to backoff
-}
-
 #include "floe/registry/upload_policy.hpp"
 
 TEST_CASE("upload chunk size honours OCI-Chunk-Min-Length") {
@@ -73,4 +47,99 @@ TEST_CASE("bytes the registry holds, from its Range header") {
     CHECK_FALSE(bytes_received("abc"));
     CHECK_FALSE(bytes_received("0-"));
     CHECK_FALSE(bytes_received("10-5"));
+}
+
+using Op = UploadMachine::Op;
+
+TEST_CASE("upload machine: monolithic") {
+    UploadMachine m(100, 0, true);
+    CHECK(m.next().op == Op::open);
+    m.opened(0);
+    auto put = m.next();
+    CHECK(put.op == Op::close);
+    CHECK(put.body_on_close);
+    CHECK(put.length == 100u);
+    m.closed();
+    CHECK(m.next().op == Op::done);
+}
+
+TEST_CASE("upload machine: a lost monolithic PUT starts a new session") {
+    UploadMachine m(100, 0, true);
+    m.opened(0);
+    m.failed();
+    CHECK(m.next().op == Op::open);
+    CHECK_FALSE(m.progressed());
+}
+
+TEST_CASE("upload machine: streamed (digest unknown) sends one PATCH, then closes") {
+    UploadMachine m(100, 0, false);
+    m.opened(0);
+    auto s = m.next();
+    CHECK(s.op == Op::send);
+    CHECK(s.offset == 0);
+    CHECK(s.length == 100u);
+    CHECK_FALSE(s.content_range);
+    m.sent(100, false);
+    auto c = m.next();
+    CHECK(c.op == Op::close);
+    CHECK_FALSE(c.body_on_close);
+}
+
+TEST_CASE("upload machine: chunks, a lost chunk, resume where the registry stands") {
+    UploadMachine m(10, 4, true);
+    m.opened(4);
+    auto a = m.next();
+    CHECK(a.op == Op::send);
+    CHECK(a.length == 4u);
+    CHECK(a.content_range);
+    m.sent(4, false);
+    CHECK(m.next().offset == 4);
+    m.failed(); // the second chunk was cut
+    CHECK(m.next().op == Op::ask);
+    m.told(6); // the registry kept part of it
+    CHECK(m.progressed());
+    auto b = m.next();
+    CHECK(b.op == Op::send);
+    CHECK(b.offset == 6);
+    CHECK(b.length == 4u);
+    m.sent(4, false);
+    CHECK(m.next().op == Op::close);
+}
+
+TEST_CASE("upload machine: a forgotten session or an impossible Range starts over") {
+    UploadMachine m(10, 4, true);
+    m.opened(4);
+    m.sent(4, false);
+    m.failed();
+    m.told(std::nullopt);
+    CHECK(m.next().op == Op::open);
+
+    UploadMachine n(10, 4, true);
+    n.opened(4);
+    n.failed();
+    n.told(9); // more than was ever sent: a lie
+    CHECK(n.next().op == Op::open);
+}
+
+TEST_CASE("upload machine: a source of unknown size is sent in chunks until it ends") {
+    UploadMachine m(std::nullopt, 0, false);
+    m.opened(0);
+    auto s = m.next();
+    CHECK(s.op == Op::send);
+    CHECK(s.length == unknown_size_chunk);
+    CHECK(s.content_range);
+    m.sent(unknown_size_chunk, false);
+    CHECK(m.next().op == Op::send);
+    m.sent(10, true);
+    CHECK(m.next().op == Op::close);
+    CHECK(m.offset() == unknown_size_chunk + 10);
+}
+
+TEST_CASE("upload machine: registry minimum chunk size wins") {
+    UploadMachine m(100, 0, false);
+    m.opened(effective_chunk_size(0, "64"));
+    CHECK(m.next().length == 100u); // 0 asked: streamed unless demanded
+    UploadMachine n(100, 16, true);
+    n.opened(effective_chunk_size(16, "64"));
+    CHECK(n.next().length == 64u);
 }

@@ -5,7 +5,7 @@
 #include "floe/core/error.hpp"
 #include "floe/core/media_types.hpp"
 #include "floe/layout/atomic_file.hpp"
-#include "floe/transfer/download.hpp"
+#include "floe/layout/layout_target.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -88,9 +88,43 @@ fs::path partial_directory(const fs::path& out) {
     return out / ".floe-partial";
 }
 
-Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference,
-                                         const fs::path& out, transfer::Session& session,
-                                         const ExtractOptions& options) {
+namespace {
+
+// A layer's verified blob, placed at `staged` without copying its bytes where possible (two
+// layers may share one blob, so the blob itself stays where it is until the staging layout goes).
+void place_blob(const fs::path& blob, const fs::path& staged, bool durable) {
+    std::error_code ec;
+    fs::create_hard_link(blob, staged, ec);
+    if (!ec)
+        return;
+    fs::copy_file(blob, staged, ec);
+    if (ec)
+        fail(Errc::io, "cannot write " + staged.string() + ": " + ec.message());
+    if (durable) {
+        int fd = ::open(staged.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ::fdatasync(fd);
+            ::close(fd);
+        }
+    }
+}
+
+// Resumable failures keep the staging layout for the next run; others leave nothing.
+bool resumable(const std::exception_ptr& failure) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const Error& e) {
+        return e.errc() == Errc::network || e.errc() == Errc::cancelled;
+    } catch (...) {
+        return true; // an interrupted coroutine (Asio's operation_aborted)
+    }
+}
+
+} // namespace
+
+Task<ExtractResult> pull_to_directory(ReadOnlyTarget& src, std::string_view reference,
+                                      const fs::path& out, transfer::Engine& engine,
+                                      const ExtractOptions& options) {
     ExtractResult result;
     result.manifest = co_await src.resolve(reference);
     if (media_type::is_index(result.manifest.media_type))
@@ -126,51 +160,46 @@ Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference
     }
 
     auto partials = partial_directory(out);
-    fs::create_directories(partials, ec);
-    if (ec)
-        fail(Errc::io, "cannot create " + partials.string() + ": " + ec.message());
-    RemoveIfEmpty partials_guard{partials};
+    layout::LayoutTarget staging_layout(partials, options.durable);
+    std::exception_ptr failure;
+    try {
+        // The empty config is known content: written here, never fetched, not a transfer.
+        std::set<Digest> present;
+        if (manifest.config.digest == empty_config_descriptor().digest) {
+            MemorySource empty{std::string(empty_config_bytes)};
+            co_await staging_layout.push(manifest.config, empty);
+            present.insert(manifest.config.digest);
+        }
+        co_await engine.copy(src, staging_layout, result.manifest, "", present);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        if (!resumable(failure))
+            fs::remove_all(partials, ec);
+        std::rethrow_exception(failure);
+    }
+    struct RemoveStagingLayout {
+        fs::path dir;
+        ~RemoveStagingLayout() {
+            std::error_code ignored;
+            fs::remove_all(dir, ignored);
+        }
+    } remove_staging_layout{partials};
+
     StagingDir staging(out);
     auto staged_path = [&](const Descriptor& layer) {
         return staging.path() / "items" / layer.title();
     };
-
-    for (auto& layer : layers)
-        session.queue(layer);
-    co_await session.for_each(layers, [&](const Descriptor& layer) -> Task<void> {
-        auto slot = co_await session.slot();
-        session.started(layer);
-        try {
-            layout::PartialFile file(
-                partials / (std::string(layer.digest.algorithm_name()) + "-" + layer.digest.hex()));
-            bool keep_partial = false;
-            try {
-                co_await transfer::download(src, layer, file, session);
-            } catch (const Error& e) {
-                keep_partial = e.errc() == Errc::network; // the next run continues from it
-                if (!keep_partial)
-                    file.discard();
-                throw;
-            }
-            auto staged = staged_path(layer);
-            fs::create_directories(staged.parent_path());
-            if (is_tar_layer(layer)) {
-                try {
-                    unpack_archive(file.path(), staged);
-                } catch (...) {
-                    file.discard();
-                    throw;
-                }
-                file.discard();
-            } else {
-                file.commit(staged, options.durable);
-            }
-        } catch (const std::exception& e) {
-            session.failed(layer, e.what());
-            throw;
-        }
-        session.done(layer);
-    });
+    for (auto& layer : layers) {
+        auto staged = staged_path(layer);
+        fs::create_directories(staged.parent_path());
+        auto blob = staging_layout.blob_path(layer.digest);
+        if (is_tar_layer(layer))
+            unpack_archive(blob, staged);
+        else
+            place_blob(blob, staged, options.durable);
+    }
 
     // Everything verified: move into place.
     for (auto& layer : layers) {

@@ -1,12 +1,13 @@
-// Pulling an artifact into a directory. Layers download (concurrently) into hidden partial files
-// inside the output directory, are verified, tar layers are unpacked into a staging directory,
-// and only when all of it succeeded is each item renamed into place. On failure the output
-// directory is left as it was, except that partial downloads cut by a network failure stay
-// (hidden, in .floe-partial/) so that the next run continues where this one stopped.
+// Pulling an artifact into a directory: the copy engine copies it from the source into a staging
+// OCI layout inside the output directory (.floe-partial/, so that every rename stays on one file
+// system), then each titled layer is placed (linked, or unpacked for tar layers) into a staging
+// directory, and only when all of it succeeded is each item renamed into place. On failure the
+// output directory is left as it was, except that after a network failure or an interruption the
+// staging layout stays (hidden), so that the next run continues where this one stopped.
 #pragma once
 
 #include "floe/target/target.hpp"
-#include "floe/transfer/session.hpp"
+#include "floe/transfer/copy.hpp"
 
 #include <filesystem>
 #include <string>
@@ -31,12 +32,11 @@ struct ExtractResult {
     std::vector<Descriptor> skipped; // layers without a title: nothing to name them by
 };
 
-Task<ExtractResult> extract_to_directory(Target& src, std::string_view reference,
-                                         const std::filesystem::path& out,
-                                         transfer::Session& session,
-                                         const ExtractOptions& options = {});
+Task<ExtractResult> pull_to_directory(ReadOnlyTarget& src, std::string_view reference,
+                                      const std::filesystem::path& out, transfer::Engine& engine,
+                                      const ExtractOptions& options = {});
 
-// Where partial downloads for `out` live.
+// The staging layout of pulls into `out` (partial downloads live in its ingest/).
 std::filesystem::path partial_directory(const std::filesystem::path& out);
 
 } // namespace floe::artifact

@@ -41,10 +41,6 @@ std::string read_capped(const fs::path& p, std::size_t cap) {
     return s;
 }
 
-[[noreturn]] void read_only() {
-    fail(Errc::unsupported, "local files are a source only; they cannot be written to");
-}
-
 } // namespace
 
 std::string created_timestamp() {
@@ -219,11 +215,6 @@ PackedArtifact::~PackedArtifact() {
     }
 }
 
-Task<bool> PackedArtifact::exists(const Descriptor& desc) {
-    co_return desc.digest == manifest_desc_.digest || desc.digest == manifest_.config.digest ||
-        files_.contains(desc.digest);
-}
-
 Task<std::unique_ptr<BlobReader>> PackedArtifact::fetch(const Descriptor& desc,
                                                         std::uint64_t offset) {
     if (desc.digest == manifest_.config.digest)
@@ -242,22 +233,6 @@ Task<std::string> PackedArtifact::read_manifest(const Descriptor& desc) {
     if (desc.digest != manifest_desc_.digest)
         fail(Errc::not_found, "no local manifest " + desc.digest.str());
     co_return manifest_bytes_;
-}
-
-Task<void> PackedArtifact::push(const Descriptor&, BlobReader&) {
-    read_only();
-    co_return;
-}
-Task<void> PackedArtifact::push_manifest(const Descriptor&, std::string_view, std::string_view) {
-    read_only();
-    co_return;
-}
-Task<void> PackedArtifact::tag(const Descriptor&, std::string_view) {
-    read_only();
-    co_return;
-}
-Task<std::vector<std::string>> PackedArtifact::tags() {
-    co_return std::vector<std::string>{};
 }
 
 } // namespace floe::artifact

@@ -1,6 +1,7 @@
 // Files, directories and a compiled data product become an OCI artifact: an image manifest v1.1
 // with the empty config, one layer per file (titled), one tar layer per directory. The result is
-// a read-only Target, so pushing it anywhere is the copy engine's job.
+// a read-only Target (it can be fetched from, never written), so pushing it anywhere is the copy
+// engine's job.
 #pragma once
 
 #include "floe/artifact/compiled_artifacts.hpp"
@@ -28,7 +29,7 @@ struct PackOptions {
     std::uint64_t defer_hashing_over = 0;
 };
 
-class PackedArtifact final : public Target {
+class PackedArtifact final : public ReadOnlyTarget {
   public:
     ~PackedArtifact() override; // removes the directory tars it made
 
@@ -52,15 +53,9 @@ class PackedArtifact final : public Target {
     const Manifest& manifest() const { return manifest_; }
 
     std::string describe() const override { return "local files"; }
-    Task<bool> exists(const Descriptor& desc) override;
     Task<std::unique_ptr<BlobReader>> fetch(const Descriptor& desc, std::uint64_t offset) override;
     Task<Descriptor> resolve(std::string_view reference) override;
     Task<std::string> read_manifest(const Descriptor& desc) override;
-    // Read-only: these throw Error(unsupported).
-    Task<void> push(const Descriptor&, BlobReader&) override;
-    Task<void> push_manifest(const Descriptor&, std::string_view, std::string_view) override;
-    Task<void> tag(const Descriptor&, std::string_view) override;
-    Task<std::vector<std::string>> tags() override;
 
   private:
     friend std::unique_ptr<PackedArtifact> pack(const std::vector<std::filesystem::path>&,

@@ -2,6 +2,7 @@
 
 #include "floe/auth/challenge.hpp"
 #include "floe/core/error.hpp"
+#include "floe/target/flight.hpp"
 
 #include <openssl/evp.h>
 
@@ -32,31 +33,57 @@ std::string basic_authorization(std::string_view user, std::string_view password
     return "Basic " + base64(std::string(user) + ":" + std::string(password));
 }
 
-Authenticator::Authenticator(http::Client& client, std::shared_ptr<const CredentialStore> creds)
-    : client_(client), credentials_(std::move(creds)) {}
+std::string repository_of(const std::vector<std::string>& scopes) {
+    for (auto& s : scopes) {
+        if (!s.starts_with("repository:"))
+            continue;
+        auto name = std::string_view(s).substr(11);
+        auto colon = name.rfind(':');
+        return std::string(name.substr(0, colon));
+    }
+    return {};
+}
 
-std::optional<Credentials> Authenticator::credentials_for(const std::string& registry) const {
-    return credentials_ ? credentials_->lookup(registry) : std::nullopt;
+Authenticator::Authenticator(http::Transport& wire, std::shared_ptr<Keychain> keychain)
+    : wire_(wire), keychain_(std::make_shared<CachingKeychain>(std::move(keychain))) {}
+
+std::optional<Credentials>
+Authenticator::known_credentials(const std::string& registry,
+                                 const std::vector<std::string>& scopes) const {
+    auto hit = keychain_->known(registry, repository_of(scopes));
+    return hit ? *hit : std::nullopt;
+}
+
+Task<std::optional<Credentials>>
+Authenticator::credentials_for(const std::string& registry,
+                               const std::vector<std::string>& scopes) {
+    co_return co_await keychain_->resolve(registry, repository_of(scopes));
+}
+
+std::optional<Authenticator::Token> Authenticator::valid_token(const std::string& key) const {
+    auto tok = tokens_.find(key);
+    if (tok == tokens_.end() || tok->second.expires <= clock::now())
+        return std::nullopt;
+    return tok->second;
 }
 
 std::optional<std::string> Authenticator::cached(const std::string& registry, const http::Url& url,
                                                  const std::vector<std::string>& scopes) {
+    // Only after the origin challenged once: Basic credentials are never sent unasked.
     auto it = origins_.find(url.origin());
     if (it == origins_.end())
         return std::nullopt;
+    auto creds = known_credentials(registry, scopes);
     if (it->second.scheme == "basic") {
-        auto c = credentials_for(registry);
-        if (c && !c->username.empty())
-            return basic_authorization(c->username, c->password);
+        if (creds && !creds->username.empty())
+            return basic_authorization(creds->username, creds->password);
         return std::nullopt;
     }
-    if (auto c = credentials_for(registry); c && !c->registry_token.empty())
-        return "Bearer " + c->registry_token; // a token given to us is used as it is
-    auto key = cache_key(url, merge_scopes(scopes, {}));
-    auto tok = tokens_.find(key);
-    if (tok == tokens_.end() || tok->second.expires <= clock::now())
-        return std::nullopt;
-    return "Bearer " + tok->second.value;
+    if (creds && !creds->registry_token.empty())
+        return "Bearer " + creds->registry_token; // a token given to us is used as it is
+    if (auto tok = valid_token(cache_key(url, merge_scopes(scopes, {}))))
+        return "Bearer " + tok->value;
+    return std::nullopt;
 }
 
 Task<std::optional<std::string>> Authenticator::on_unauthorized(
@@ -74,10 +101,19 @@ Task<std::optional<std::string>> Authenticator::on_unauthorized(
         if (c.scheme == "basic" && !basic)
             basic = &c;
     }
-    auto creds = credentials_for(registry);
+    if (!bearer && !basic)
+        co_return std::nullopt;
+    // Copies: the response (and its parsed challenges) may not outlive the awaits below.
+    std::optional<Challenge> bearer_challenge, basic_challenge;
+    if (bearer)
+        bearer_challenge = *bearer;
+    if (basic)
+        basic_challenge = *basic;
+    auto creds = co_await credentials_for(registry, scopes);
 
-    if (bearer) {
-        OriginState state{"bearer", bearer->param("realm"), bearer->param("service")};
+    if (bearer_challenge) {
+        OriginState state{"bearer", bearer_challenge->param("realm"),
+                          bearer_challenge->param("service")};
         if (state.realm.empty())
             fail(Errc::protocol, "registry " + registry + " asked for a token without a realm");
         auto realm = http::Url::parse(state.realm);
@@ -86,7 +122,7 @@ Task<std::optional<std::string>> Authenticator::on_unauthorized(
                                      http::redact(realm) + "); refusing to send credentials there");
         origins_[url.origin()] = state;
         std::vector<std::string> challenge_scopes;
-        if (auto s = bearer->param("scope"); !s.empty())
+        if (auto s = bearer_challenge->param("scope"); !s.empty())
             challenge_scopes.push_back(s);
         auto wanted = merge_scopes(scopes, challenge_scopes);
         if (creds && !creds->registry_token.empty()) {
@@ -95,31 +131,48 @@ Task<std::optional<std::string>> Authenticator::on_unauthorized(
                 co_return std::nullopt; // the token we were given was refused
             co_return value;
         }
-        auto token = co_await fetch_token(registry, state, wanted);
-        std::string value = "Bearer " + token.value;
+        auto key = cache_key(url, wanted);
+        // Another request may be fetching the same token right now: wait for it.
+        while (fetching_.contains(key)) {
+            auto flight = fetching_[key];
+            co_await flight->wait();
+        }
+        auto token = valid_token(key);
+        if (!token || (sent && *sent == "Bearer " + token->value)) {
+            auto flight = std::make_shared<Flight>();
+            fetching_[key] = flight;
+            struct Landing {
+                Authenticator* self;
+                std::string key;
+                std::shared_ptr<Flight> flight;
+                ~Landing() {
+                    self->fetching_.erase(key);
+                    flight->land();
+                }
+            } landing{this, key, flight};
+            token = co_await fetch_token(registry, state, wanted, creds);
+            tokens_[key] = *token;
+            if (wanted != merge_scopes(scopes, {})) // also answer later lookups by our scopes
+                tokens_[cache_key(url, merge_scopes(scopes, {}))] = *token;
+        }
+        std::string value = "Bearer " + token->value;
         if (sent == value)
             co_return std::nullopt;
-        tokens_[cache_key(url, wanted)] = token;
-        if (wanted != merge_scopes(scopes, {})) // also answer later lookups by our own scopes
-            tokens_[cache_key(url, merge_scopes(scopes, {}))] = token;
         co_return value;
     }
-    if (basic) {
-        origins_[url.origin()] = OriginState{"basic", {}, {}};
-        if (!creds || creds->username.empty())
-            co_return std::nullopt;
-        auto value = basic_authorization(creds->username, creds->password);
-        if (sent == value)
-            co_return std::nullopt;
-        co_return value;
-    }
-    co_return std::nullopt;
+    origins_[url.origin()] = OriginState{"basic", {}, {}};
+    if (!creds || creds->username.empty())
+        co_return std::nullopt;
+    auto value = basic_authorization(creds->username, creds->password);
+    if (sent == value)
+        co_return std::nullopt;
+    co_return value;
 }
 
 Task<Authenticator::Token> Authenticator::fetch_token(const std::string& registry,
                                                       const OriginState& state,
-                                                      const std::vector<std::string>& scopes) {
-    auto creds = credentials_for(registry);
+                                                      const std::vector<std::string>& scopes,
+                                                      const std::optional<Credentials>& creds) {
     http::Request req;
     req.url = http::Url::parse(state.realm);
     if (creds && !creds->identity_token.empty()) {
@@ -143,13 +196,13 @@ Task<Authenticator::Token> Authenticator::fetch_token(const std::string& registr
     }
     req.max_body = 256 * 1024;
     auto started = clock::now();
-    auto resp = co_await client_.send(std::move(req));
+    http::Call call{[&] { return req; }, scopes};
+    auto resp = co_await wire_.send(call);
     if (resp.status == 401 || resp.status == 403) {
         co_await resp.discard();
         fail(Errc::unauthorized,
-             "the token service of " + registry + " refused the credentials" +
-                 (creds ? " (check FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD)"
-                        : " (set FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD)"),
+             "the token service of " + registry +
+                 (creds ? " refused the credentials" : " requires credentials"),
              {resp.status, {}, http::redact(resp.url)});
     }
     if (resp.status != 200) {

@@ -1,11 +1,12 @@
-// Turns a registry's 401 into an Authorization header: Basic from the credential store, or a
-// Bearer token from the registry's token service, cached per origin and scope set until it
-// expires. It never sends anything to an origin the challenge did not come from, except the
-// token realm the registry named (and never downgraded to plain http).
+// Turns a registry's 401 into an Authorization header: Basic from the keychain, or a Bearer
+// token from the registry's token service, cached per origin and scope set until it expires.
+// Concurrent token fetches for one scope set are merged into one. It never sends anything to an
+// origin the challenge did not come from, except the token realm the registry named (and never
+// downgraded to plain http). One Authenticator serves one registry.
 #pragma once
 
-#include "floe/auth/credentials.hpp"
-#include "floe/http/client.hpp"
+#include "floe/auth/keychain.hpp"
+#include "floe/http/transport.hpp"
 
 #include <chrono>
 #include <map>
@@ -18,7 +19,8 @@ namespace floe::auth {
 
 class Authenticator {
   public:
-    Authenticator(http::Client& client, std::shared_ptr<const CredentialStore> credentials);
+    // `wire`: the bottom of the transport stack (token requests are observed like the rest).
+    Authenticator(http::Transport& wire, std::shared_ptr<Keychain> keychain);
 
     // The Authorization value to send to `url` for `scopes`, when one is already known.
     std::optional<std::string> cached(const std::string& registry, const http::Url& url,
@@ -44,16 +46,25 @@ class Authenticator {
         std::chrono::steady_clock::time_point expires;
     };
 
+    Task<std::optional<Credentials>> credentials_for(const std::string& registry,
+                                                     const std::vector<std::string>& scopes);
+    std::optional<Credentials> known_credentials(const std::string& registry,
+                                                 const std::vector<std::string>& scopes) const;
     Task<Token> fetch_token(const std::string& registry, const OriginState& state,
-                            const std::vector<std::string>& scopes);
-    std::optional<Credentials> credentials_for(const std::string& registry) const;
+                            const std::vector<std::string>& scopes,
+                            const std::optional<Credentials>& creds);
+    std::optional<Token> valid_token(const std::string& key) const;
 
-    http::Client& client_;
-    std::shared_ptr<const CredentialStore> credentials_;
+    http::Transport& wire_;
+    std::shared_ptr<CachingKeychain> keychain_;
     std::map<std::string, OriginState> origins_;
     std::map<std::string, Token> tokens_; // origin + " " + scopes
+    std::map<std::string, std::shared_ptr<Flight>> fetching_;
 };
 
 std::string basic_authorization(std::string_view user, std::string_view password);
+
+// The repository named by the first "repository:<name>:<actions>" scope, or "".
+std::string repository_of(const std::vector<std::string>& scopes);
 
 } // namespace floe::auth

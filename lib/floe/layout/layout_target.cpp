@@ -3,7 +3,9 @@
 #include "floe/core/error.hpp"
 #include "floe/core/media_types.hpp"
 #include "floe/layout/atomic_file.hpp"
+#include "floe/layout/ingest.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
@@ -100,33 +102,48 @@ Task<std::unique_ptr<BlobReader>> LayoutTarget::fetch(const Descriptor& desc,
     co_return std::make_unique<FileReader>(path.string(), offset);
 }
 
-Task<void> LayoutTarget::push(const Descriptor& desc, BlobReader& source) {
-    ensure_layout();
-    auto dir = blob_path(desc.digest).parent_path();
-    fs::create_directories(dir);
-    auto tmp = co_await receive_verified(source, desc, dir, "copy into " + describe());
-    tmp->commit(blob_path(desc.digest), durable_);
+fs::path LayoutTarget::ingest_path(const Digest& d) const {
+    return root_ / "ingest" / (std::string(d.algorithm_name()) + "-" + d.hex());
 }
 
-Task<Descriptor> LayoutTarget::push_unknown(Descriptor desc, ResumablePush::Open open) {
+Task<Descriptor> LayoutTarget::push(Descriptor desc, BlobSource& source) {
     ensure_layout();
-    auto reader = co_await open(0);
-    auto& source = *reader;
+    if (desc.digest.empty())
+        co_return co_await push_unhashed(std::move(desc), source);
+    if (co_await exists(desc))
+        co_return desc;
+    std::error_code ec;
+    fs::create_directories(root_ / "ingest", ec);
+    fs::create_directories(blob_path(desc.digest).parent_path(), ec);
+    if (ec)
+        fail(Errc::io, "cannot create " + root_.string() + ": " + ec.message());
+    PartialFile file(ingest_path(desc.digest));
+    co_await receive_blob(source, desc, file,
+                          describe() + " <- " + std::to_string(desc.size) + "-byte blob");
+    file.commit(blob_path(desc.digest), durable_);
+    fs::remove(root_ / "ingest", ec); // only when empty: a layout stays tidy for other tools
+    co_return desc;
+}
+
+// A blob whose digest is learned while it is copied in (a large new file read once).
+Task<Descriptor> LayoutTarget::push_unhashed(Descriptor desc, BlobSource& source) {
+    auto reader = co_await source.open(0);
     auto dir = root_ / "blobs" / "sha256";
     fs::create_directories(dir);
     TempFile tmp(dir);
     Hasher hasher;
     std::vector<std::byte> buf(1024 * 1024);
     std::uint64_t total = 0;
-    while (auto n = co_await source.read(buf)) {
+    while (auto n = co_await reader->read(buf)) {
         std::span<const std::byte> chunk(buf.data(), n);
         hasher.update(chunk);
         tmp.write(chunk);
         total += n;
     }
-    if (total != desc.size)
-        fail(Errc::io, "the file changed size while it was copied into " + describe());
+    if (auto expected = source.size(); expected && total != *expected)
+        fail(Errc::io, "the source changed size while it was copied into " + describe());
     desc.digest = hasher.finish();
+    desc.size = total;
     if (!co_await exists(desc))
         tmp.commit(blob_path(desc.digest), durable_);
     co_return desc;
@@ -168,8 +185,8 @@ Task<void> LayoutTarget::push_manifest(const Descriptor& desc, std::string_view 
                                        std::string_view tag_name) {
     verify_bytes(desc, bytes, "manifest for " + describe());
     if (!co_await exists(desc)) {
-        MemoryReader reader{std::string(bytes)};
-        co_await push(desc, reader);
+        MemorySource source{std::string(bytes)};
+        co_await push(desc, source);
     }
     if (!tag_name.empty())
         co_await tag(desc, tag_name);
@@ -193,14 +210,45 @@ Task<void> LayoutTarget::tag(const Descriptor& desc, std::string_view tag_name) 
     co_return;
 }
 
-Task<std::vector<std::string>> LayoutTarget::tags() {
-    std::vector<std::string> out;
+Task<TagPage> LayoutTarget::list_tags(const std::optional<std::string>& cursor,
+                                      std::size_t page_size) {
+    TagPage page;
     if (!fs::exists(root_ / "index.json"))
-        co_return out;
+        co_return page;
+    std::vector<std::string> all;
     for (auto& m : read_index().manifests)
         if (auto t = m.annotation(annotation::ref_name); !t.empty())
-            out.push_back(t);
-    co_return out;
+            all.push_back(t);
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    auto from = cursor ? std::upper_bound(all.begin(), all.end(), *cursor) : all.begin();
+    for (auto it = from; it != all.end(); ++it) {
+        if (page.tags.size() == page_size) {
+            page.next = page.tags.back();
+            break;
+        }
+        page.tags.push_back(*it);
+    }
+    co_return page;
+}
+
+Task<void> LayoutTarget::remove(const Descriptor& desc) {
+    auto path = blob_path(desc.digest);
+    if (!fs::exists(path))
+        fail(Errc::not_found, desc.digest.str() + " is not in " + describe());
+    if (media_type::is_manifest_or_index(desc.media_type)) {
+        // Tags naming it go first, so no tag is left pointing at nothing.
+        LayoutLock lock(root_);
+        auto index = read_index();
+        std::erase_if(index.manifests,
+                      [&](const Descriptor& m) { return m.digest == desc.digest; });
+        write_file_atomic(root_ / "index.json", serialize(index));
+    }
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec)
+        fail(Errc::io, "cannot remove " + path.string() + ": " + ec.message());
+    co_return;
 }
 
 } // namespace floe::layout

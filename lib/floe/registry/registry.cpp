@@ -2,11 +2,15 @@
 
 #include "floe/registry/errors.hpp"
 
+#include <algorithm>
+
 namespace floe::registry {
 
-Registry::Registry(http::Client& client, auth::Authenticator& auth, std::string host,
-                   RegistryOptions options)
-    : client_(client), auth_(auth), host_(std::move(host)), options_(options) {}
+Registry::Registry(http::Client& client, std::string host, RegistryOptions options)
+    : client_(client), host_(std::move(host)), options_(std::move(options)),
+      wire_(client_, options_.observer), auth_(wire_, options_.keychain),
+      signed_(wire_, auth_, host_, [this] { return endpoint("/").origin(); }),
+      retrying_(signed_, options_.retry) {}
 
 http::Url Registry::endpoint(std::string_view target) const {
     return http::Url::parse(scheme_ + "://" + host_ + std::string(target));
@@ -50,62 +54,28 @@ Task<void> Registry::choose_scheme() {
         status = resp.status;
         retry_after = resp.headers.get("Retry-After");
         co_await resp.discard();
-    } catch (const Error&) {
+    } catch (const Error& e) {
+        if (e.errc() == Errc::cancelled)
+            throw;
+        // no answer over plain http either: the TLS error is the one to report
     }
     if (status == 0 || status == 400)
         throw *tls_error;
-    if (is_retryable_status(status)) { // busy: it said so, so wait before the real request
-        co_await sleep_for(retry_delay(1, retry_after));
-    }
+    if (http::is_retryable_status(status)) // busy: it said so, so wait before the real request
+        co_await sleep_for(options_.retry.delay(2, retry_after));
     scheme_ = "http";
 }
 
-Task<http::Response> Registry::send(std::function<http::Request()> make,
-                                    const std::vector<std::string>& scopes, bool idempotent) {
+Task<http::Response> Registry::send(http::Call& call) {
     co_await choose_scheme();
-    std::optional<std::string> authz;
-    bool auth_retried = false;
-    for (int attempt = 1;; ++attempt) {
-        http::Request req = make();
-        auto url = req.url;
-        if (!authz && url.origin() == endpoint("/").origin())
-            authz = auth_.cached(host_, url, scopes);
-        if (authz)
-            req.headers.set("Authorization", *authz);
-        http::Response resp;
-        bool lost = false;
-        try {
-            resp = co_await client_.send(std::move(req));
-        } catch (const Error& e) {
-            if (e.errc() != Errc::network || !idempotent || attempt >= options_.max_attempts)
-                throw;
-            lost = true;
-        }
-        if (lost) { // co_await is not allowed inside the handler
-            co_await sleep_for(retry_delay(attempt, std::nullopt));
-            continue;
-        }
-        if (resp.status == 401 && !auth_retried) {
-            auth_retried = true;
-            auto next = co_await auth_.on_unauthorized(host_, url, resp, scopes, authz);
-            if (next) {
-                co_await resp.discard();
-                authz = std::move(next);
-                --attempt; // authenticating is not a failed attempt
-                continue;
-            }
-        }
-        if (idempotent && is_retryable_status(resp.status) && attempt < options_.max_attempts) {
-            auto delay = retry_delay(attempt, resp.headers.get("Retry-After"));
-            co_await resp.discard();
-            co_await sleep_for(delay);
-            continue;
-        }
-        co_return resp;
-    }
+    co_return co_await retrying_.send(call);
 }
 
-Task<Error> Registry::error_for(http::Response& response, std::string what) {
+Task<void> Registry::expect(http::Response& response, std::string what, int expected, int also,
+                            int or_else) {
+    auto status = response.status;
+    if (status != 0 && (status == expected || status == also || status == or_else))
+        co_return;
     std::string body;
     try {
         body = co_await response.read_all(64 * 1024);
@@ -116,22 +86,15 @@ Task<Error> Registry::error_for(http::Response& response, std::string what) {
     auto code = classify_status(response.status, errors);
     std::string msg = what + ": HTTP " + std::to_string(response.status);
     Diagnostics diag{response.status, {}, http::redact(response.url)};
+    diag.retry_after = response.headers.get("Retry-After").value_or("");
     for (auto& e : errors) {
         diag.registry_codes.push_back(e.code);
         if (&e == &errors.front())
             msg += " " + e.code + (e.message.empty() ? "" : " (" + e.message + ")");
     }
-    switch (code) {
-    case Errc::unauthorized:
-        msg += "; check FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD (or FLOE_REGISTRY_TOKEN)";
-        break;
-    case Errc::denied:
+    if (code == Errc::denied)
         msg += "; the credentials do not grant this access";
-        break;
-    default:
-        break;
-    }
-    co_return Error(code, msg, std::move(diag));
+    throw Error(code, msg, std::move(diag));
 }
 
 } // namespace floe::registry

@@ -1,54 +1,59 @@
-// One registry host: finds its scheme (https, or plain http for loopback or when asked), signs
-// requests through the Authenticator, retries what may be retried, and turns error answers into
-// floe::Error.
+// One registry host: finds its scheme (https, or plain http for loopback or when asked), owns its
+// transport stack (HTTP client -> authentication -> retry, observed at the wire) and turns error
+// answers into floe::Error.
 #pragma once
 
+#include "floe/auth/auth_transport.hpp"
 #include "floe/auth/authenticator.hpp"
 #include "floe/core/error.hpp"
 #include "floe/http/client.hpp"
+#include "floe/http/retry.hpp"
+#include "floe/http/transport.hpp"
 
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
 namespace floe::registry {
 
 struct RegistryOptions {
     bool plain_http = false; // use http:// even for a non-loopback host
-    int max_attempts = 4;    // for idempotent requests on network errors and 429/5xx
+    http::RetryPolicy retry;
+    http::RequestObserver observer;
+    std::shared_ptr<auth::Keychain> keychain;
 };
 
 class Registry {
   public:
-    Registry(http::Client& client, auth::Authenticator& auth, std::string host,
-             RegistryOptions options = {});
+    Registry(http::Client& client, std::string host, RegistryOptions options = {});
 
     const std::string& host() const { return host_; }
 
-    // Sends a request built by `make` (called again for each attempt) with authorization for
-    // `scopes`. Returns every answer except 401 after a failed retry, which throws.
-    // `idempotent` requests are retried on network errors and retryable statuses.
-    Task<http::Response> send(std::function<http::Request()> make,
-                              const std::vector<std::string>& scopes, bool idempotent);
+    // Sends a call through the stack. Every answer comes back (401 after a failed challenge
+    // included); network failures throw once the retry budget is spent.
+    Task<http::Response> send(http::Call& call);
 
-    // The URL of an API path, once the scheme is known (inside `make`).
+    // The URL of an API path, once the scheme is known (inside a Call's `make`).
     http::Url endpoint(std::string_view target) const;
 
-    // The Error an unexpected answer stands for, after reading its (small) error body.
-    static Task<Error> error_for(http::Response& response, std::string what);
+    // Returns when the answer has one of the expected statuses (0 stands for none); otherwise
+    // reads its (small) error body and throws the Error it stands for, prefixed by `what`.
+    static Task<void> expect(http::Response& response, std::string what, int expected, int also = 0,
+                             int or_else = 0);
 
-    http::Client& client() { return client_; }
+    const http::RetryPolicy& retry_policy() const { return options_.retry; }
+    const std::string& scheme() const { return scheme_; }
 
   private:
     Task<void> choose_scheme();
 
     http::Client& client_;
-    auth::Authenticator& auth_;
     std::string host_;
     RegistryOptions options_;
     std::string scheme_; // decided on first use
+    http::HttpTransport wire_;
+    auth::Authenticator auth_;
+    auth::AuthTransport signed_;
+    http::RetryTransport retrying_;
 };
 
 } // namespace floe::registry

@@ -2,399 +2,508 @@
 
 #include "floe/auth/challenge.hpp"
 #include "floe/core/media_types.hpp"
-#include "floe/registry/errors.hpp"
+#include "floe/registry/paging.hpp"
 #include "floe/registry/upload_policy.hpp"
 
 #include <simdjson.h>
 
 #include <charconv>
+#include <limits>
 
 namespace floe::registry {
 namespace {
-
-// A blob body as a BlobReader that owns its response. It stops at the expected length, so a
-// registry that sends more than it should is caught by the destination's size check rather than
-// read forever.
-class BodyReader final : public BlobReader {
-  public:
-    BodyReader(http::Response r, std::uint64_t remaining)
-        : response_(std::move(r)), remaining_(remaining) {}
-    Task<std::size_t> read(std::span<std::byte> buf) override {
-        auto n = co_await response_.read(buf);
-        if (n > remaining_)
-            fail(Errc::verification_failed, "the registry sent more bytes than the blob's size");
-        remaining_ -= n;
-        co_return n;
-    }
-
-  private:
-    http::Response response_;
-    std::uint64_t remaining_;
-};
 
 bool is_manifest_type(const Descriptor& d) {
     return media_type::is_manifest_or_index(d.media_type);
 }
 
+// "bytes <first>-<last>/<total>" of a 206 answer.
+struct ContentRange {
+    std::uint64_t first = 0, last = 0;
+    std::optional<std::uint64_t> total;
+};
+
+std::optional<ContentRange> parse_content_range(std::string_view v) {
+    if (!v.starts_with("bytes "))
+        return std::nullopt;
+    v.remove_prefix(6);
+    auto dash = v.find('-');
+    auto slash = v.find('/');
+    if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash)
+        return std::nullopt;
+    ContentRange r;
+    auto number = [](std::string_view s, std::uint64_t& out) {
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+        return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+    };
+    if (!number(v.substr(0, dash), r.first) ||
+        !number(v.substr(dash + 1, slash - dash - 1), r.last) || r.last < r.first)
+        return std::nullopt;
+    auto total = v.substr(slash + 1);
+    if (total != "*") {
+        std::uint64_t t = 0;
+        if (!number(total, t))
+            return std::nullopt;
+        r.total = t;
+    }
+    return r;
+}
+
+// A blob's bytes [at, end) that survives a lost connection: it asks again from the byte it
+// reached (Range), under one retry budget for the whole blob, so a stalled or flaky source
+// costs a bounded number of attempts however the failures fall.
+class ResumingBody final : public BlobReader {
+  public:
+    ResumingBody(RemoteTarget& target, Descriptor blob, std::uint64_t at, std::uint64_t end,
+                 std::optional<http::Response> first = std::nullopt)
+        : target_(target), blob_(std::move(blob)), at_(at), end_(end),
+          budget_(target.registry().retry_policy()), response_(std::move(first)) {}
+
+    // The first request happens here, so "not found" and refusals surface from fetch().
+    Task<void> start() { co_await connect(); }
+
+    Task<std::size_t> read(std::span<std::byte> buf) override {
+        while (true) {
+            std::optional<Error> lost;
+            try {
+                if (!response_)
+                    co_await connect();
+                if (at_ == end_) {
+                    co_await ensure_finished();
+                    co_return 0;
+                }
+                auto want =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), end_ - at_));
+                auto n = co_await response_->read(buf.first(want));
+                if (n == 0)
+                    fail(Errc::verification_failed, "blob " + blob_.digest.str() + " from " +
+                                                        target_.describe() + " ended after " +
+                                                        std::to_string(at_) + " of " +
+                                                        std::to_string(blob_.size) + " bytes");
+                at_ += n;
+                progressed_ = true;
+                co_return n;
+            } catch (const Error& e) {
+                if (!http::is_retryable(e))
+                    throw;
+                lost = e;
+            }
+            response_.reset();
+            co_await http::throw_if_cancelled();
+            if (!budget_.allow_another(std::exchange(progressed_, false))) {
+                auto attempts = budget_.retries();
+                fail(Errc::network,
+                     std::string(lost->what()) + " (gave up on " + blob_.digest.str() + " after " +
+                         std::to_string(attempts) + " attempts)",
+                     lost->diagnostics());
+            }
+            co_await sleep_for(budget_.next_delay());
+        }
+    }
+
+  private:
+    Task<void> connect() {
+        auto resp = co_await target_.request_blob(blob_, at_, end_, budget_);
+        if (resp.status == 200 && at_ > 0) {
+            // The registry ignored Range: skip what we already have.
+            response_ = std::move(resp);
+            std::vector<std::byte> sink(64 * 1024);
+            for (std::uint64_t skipped = 0; skipped < at_;) {
+                auto want = std::min<std::uint64_t>(sink.size(), at_ - skipped);
+                auto n = co_await response_->read(std::span(sink.data(), want));
+                if (n == 0)
+                    fail(Errc::verification_failed,
+                         "blob " + blob_.digest.str() + " is shorter than its size");
+                skipped += n;
+            }
+            co_return;
+        }
+        response_ = std::move(resp);
+    }
+
+    // A registry that sends more than the blob's size is caught here, not read forever.
+    Task<void> ensure_finished() {
+        if (!response_)
+            co_return;
+        std::byte extra[1];
+        if (co_await response_->read(extra) > 0)
+            fail(Errc::verification_failed, "the registry " + target_.describe() +
+                                                " sent more bytes than the size of " +
+                                                blob_.digest.str());
+        response_.reset();
+    }
+
+    RemoteTarget& target_;
+    Descriptor blob_;
+    std::uint64_t at_, end_;
+    http::RetryBudget budget_;
+    std::optional<http::Response> response_;
+    bool progressed_ = false;
+};
+
+// Thrown through the HTTP layers when reading the upload's source failed: that is not the
+// connection's fault, so no layer may retry it.
+struct SourceFailure {
+    std::exception_ptr error;
+};
+
+class GuardedReader final : public BlobReader {
+  public:
+    explicit GuardedReader(BlobReader& inner) : inner_(inner) {}
+    Task<std::size_t> read(std::span<std::byte> buf) override {
+        std::exception_ptr failure;
+        try {
+            co_return co_await inner_.read(buf);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        throw SourceFailure{failure};
+    }
+
+  private:
+    BlobReader& inner_;
+};
+
 } // namespace
 
 RemoteTarget::RemoteTarget(std::shared_ptr<Registry> registry, std::string repository, bool push,
-                           UploadOptions upload)
+                           std::uint64_t chunk_size)
     : registry_(std::move(registry)),
       repository_(std::move(repository)), scopes_{auth::repository_scope(repository_, push)},
-      upload_(std::move(upload)) {}
+      chunk_size_(chunk_size) {}
 
 std::string RemoteTarget::describe() const {
     return registry_->host() + "/" + repository_;
+}
+
+http::Call RemoteTarget::api_call(std::string method, std::string target, std::uint64_t max_body,
+                                  bool accept_manifests) const {
+    http::Call call;
+    call.scopes = scopes_;
+    call.make = [this, method = std::move(method), target = std::move(target), max_body,
+                 accept_manifests] {
+        http::Request r;
+        r.method = method;
+        r.url = registry_->endpoint(target);
+        r.max_body = max_body;
+        if (accept_manifests)
+            r.headers.set("Accept", std::string(media_type::manifest_accept));
+        return r;
+    };
+    return call;
 }
 
 std::string RemoteTarget::path(std::string_view kind, std::string_view ref) const {
     return "/v2/" + repository_ + "/" + std::string(kind) + "/" + std::string(ref);
 }
 
+http::Url RemoteTarget::checked_location(const http::Response& resp) const {
+    auto location = resp.headers.get("Location");
+    if (!location)
+        fail(Errc::protocol, "the registry " + registry_->host() + " answered HTTP " +
+                                 std::to_string(resp.status) + " without a Location");
+    auto url = resp.url.resolve(*location);
+    if (resp.url.is_https() && !url.is_https())
+        fail(Errc::protocol,
+             "the registry sent a plain-http upload location; refusing to upload there");
+    return url;
+}
+
 Task<bool> RemoteTarget::exists(const Descriptor& desc) {
     auto target = path(is_manifest_type(desc) ? "manifests" : "blobs", desc.digest.str());
-    auto resp = co_await registry_->send(
-        [&] {
-            http::Request r;
-            r.method = "HEAD";
-            r.url = registry_->endpoint(target);
-            if (is_manifest_type(desc))
-                r.headers.set("Accept", std::string(media_type::manifest_accept));
-            return r;
-        },
-        scopes_, true);
-    if (resp.status == 200)
-        co_return !resp.content_length || *resp.content_length == desc.size;
+    auto call = api_call("HEAD", target, 0, is_manifest_type(desc));
+    auto resp = co_await registry_->send(call);
     if (resp.status == 404)
         co_return false;
-    {
-        auto error = co_await Registry::error_for(resp, "cannot check " + desc.digest.str() +
-                                                            " in " + describe());
-        throw error; // (GCC 12 miscompiles "throw co_await")
+    co_await Registry::expect(resp, "cannot check " + desc.digest.str() + " in " + describe(), 200);
+    co_return !resp.content_length || *resp.content_length == desc.size;
+}
+
+Task<http::Response> RemoteTarget::request_blob(const Descriptor& desc, std::uint64_t offset,
+                                                std::uint64_t end, http::RetryBudget& budget) {
+    auto target = path("blobs", desc.digest.str());
+    const bool ranged = offset > 0 || end < desc.size;
+    http::Call call{[&] {
+                        http::Request r;
+                        r.url = registry_->endpoint(target);
+                        r.max_body = desc.size;
+                        if (ranged)
+                            r.headers.set("Range", "bytes=" + std::to_string(offset) + "-" +
+                                                       std::to_string(end - 1));
+                        return r;
+                    },
+                    scopes_, true, &budget};
+    auto resp = co_await registry_->send(call);
+    if (resp.status == 404) {
+        co_await Registry::expect(resp, "blob " + desc.digest.str() + " not found in " + describe(),
+                                  0);
     }
+    co_await Registry::expect(resp, "cannot fetch " + desc.digest.str() + " from " + describe(),
+                              200, 206);
+    if (resp.status == 206) {
+        // The bytes must be the ones asked for: a wrong range would only be caught by the final
+        // hash, after the whole blob was read.
+        auto range = parse_content_range(resp.headers.get("Content-Range").value_or(""));
+        if (!ranged || !range || range->first != offset || range->last != end - 1 ||
+            (range->total && *range->total != desc.size))
+            fail(Errc::protocol, "the registry answered a Range request for " + desc.digest.str() +
+                                     " with the wrong bytes (Content-Range '" +
+                                     resp.headers.get("Content-Range").value_or("") + "')");
+    }
+    co_return resp;
 }
 
 Task<std::unique_ptr<BlobReader>> RemoteTarget::fetch(const Descriptor& desc,
                                                       std::uint64_t offset) {
-    auto target = path("blobs", desc.digest.str());
-    auto resp = co_await registry_->send(
-        [&] {
-            http::Request r;
-            r.url = registry_->endpoint(target);
-            r.max_body = desc.size;
-            if (offset > 0)
-                r.headers.set("Range", "bytes=" + std::to_string(offset) + "-");
-            return r;
-        },
-        scopes_, true);
-    if (resp.status == 404) {
-        auto error = co_await Registry::error_for(resp, "blob " + desc.digest.str() +
-                                                            " not found in " + describe());
-        throw error; // (GCC 12 miscompiles "throw co_await")
-    }
-    if (resp.status != 200 && resp.status != 206) {
-        auto error = co_await Registry::error_for(resp, "cannot fetch " + desc.digest.str() +
-                                                            " from " + describe());
-        throw error; // (GCC 12 miscompiles "throw co_await")
-    }
-    const bool range_ignored = offset > 0 && resp.status == 200;
-    auto reader = std::make_unique<BodyReader>(std::move(resp),
-                                               range_ignored ? desc.size : desc.size - offset);
-    if (range_ignored) {
-        // The registry ignored Range: skip what we already have.
-        std::vector<std::byte> sink(64 * 1024);
-        for (std::uint64_t skipped = 0; skipped < offset;) {
-            auto want = std::min<std::uint64_t>(sink.size(), offset - skipped);
-            auto n = co_await reader->read(std::span(sink.data(), want));
-            if (n == 0)
-                fail(Errc::verification_failed,
-                     "blob " + desc.digest.str() + " is shorter than its size");
-            skipped += n;
-        }
-    }
-    co_return reader;
+    auto body = std::make_unique<ResumingBody>(*this, desc, offset, desc.size);
+    co_await body->start();
+    co_return body;
 }
 
 Task<std::unique_ptr<BlobReader>>
 RemoteTarget::fetch_range(const Descriptor& desc, std::uint64_t offset, std::uint64_t length) {
-    auto target = path("blobs", desc.digest.str());
-    auto resp = co_await registry_->send(
-        [&] {
-            http::Request r;
-            r.url = registry_->endpoint(target);
-            r.max_body = desc.size; // a registry that ignores Range sends it all (refused below)
-            r.headers.set("Range", "bytes=" + std::to_string(offset) + "-" +
-                                       std::to_string(offset + length - 1));
-            return r;
-        },
-        scopes_, true);
-    if (resp.status == 200) { // the whole blob: ranges are not supported here
-        resp = http::Response();
+    http::RetryBudget probe(registry_->retry_policy());
+    auto resp = co_await request_blob(desc, offset, offset + length, probe);
+    if (resp.status == 200) // the whole blob: ranges are not supported here
         fail(Errc::unsupported, "the registry ignores Range requests");
-    }
-    if (resp.status != 206) {
-        auto error = co_await Registry::error_for(
-            resp, "cannot fetch part of " + desc.digest.str() + " from " + describe());
-        throw error; // (GCC 12 miscompiles "throw co_await")
-    }
-    co_return std::make_unique<BodyReader>(std::move(resp), length);
+    co_return std::make_unique<ResumingBody>(*this, desc, offset, offset + length, std::move(resp));
 }
 
-Task<void> RemoteTarget::push(const Descriptor& desc, BlobReader& source) {
-    // A plain reader can be read once: resuming needs push_from.
-    bool opened = false;
-    co_await push_from(desc, [&](std::uint64_t offset) -> Task<std::unique_ptr<BlobReader>> {
-        if (opened || offset != 0)
-            fail(Errc::network, "the upload of " + desc.digest.str() +
-                                    " was interrupted and its source cannot be read again");
-        opened = true;
-        struct Borrowed final : BlobReader {
-            BlobReader& inner;
-            explicit Borrowed(BlobReader& r) : inner(r) {}
-            Task<std::size_t> read(std::span<std::byte> buf) override { return inner.read(buf); }
-        };
-        co_return std::make_unique<Borrowed>(source);
-    });
-}
-
-Task<ResumablePush::Outcome> RemoteTarget::push_from(const Descriptor& desc, Open open) {
-    for (int attempt = 0;; ++attempt) {
-        auto session = co_await start_upload(desc);
-        if (!session)
-            co_return Outcome::mounted;
-        bool lost = false;
-        try {
-            if (session->chunk_size == 0) { // one PUT with the body
-                auto source = co_await open(0);
-                co_await finish_upload(desc, session->location, source.get());
-            } else {
-                auto last = co_await send_patches(desc, *session, open, nullptr);
-                if (!last)
-                    co_return Outcome::mounted;
-                co_await finish_upload(desc, last->location, nullptr);
-            }
-            co_return Outcome::uploaded;
-        } catch (const Error& e) {
-            // A lost connection loses a monolithic upload (or a chunked session the registry
-            // forgot): start a new session, within the budget.
-            if (e.errc() != Errc::network || attempt >= upload_.max_resumes)
-                throw;
-            lost = true;
-        }
-        if (lost)
-            co_await sleep_for(retry_delay(attempt + 1, std::nullopt));
-    }
-}
-
-Task<std::optional<RemoteTarget::Session>> RemoteTarget::start_upload(const Descriptor& desc) {
-    auto uploads = "/v2/" + repository_ + "/blobs/uploads/";
-    for (auto& from : upload_.mount_from) {
-        if (from == repository_ || desc.digest.empty())
-            continue;
-        auto scopes = auth::merge_scopes(scopes_, {auth::repository_scope(from, false)});
-        auto resp = co_await registry_->send(
-            [&] {
-                http::Request r;
-                r.method = "POST";
-                r.url = registry_->endpoint(uploads +
-                                            "?mount=" + http::percent_encode(desc.digest.str()) +
-                                            "&from=" + http::percent_encode(from));
-                return r;
-            },
-            scopes, false);
-        co_await resp.discard();
-        if (resp.status == 201)
-            co_return std::nullopt; // linked, nothing to send
-        // 202 opens an ordinary session; Harbor answers a failed mount with 401: either way,
-        // upload as usual (the session the 202 opened is simply abandoned).
-    }
-    auto start = co_await registry_->send(
-        [&] {
-            http::Request r;
-            r.method = "POST";
-            r.url = registry_->endpoint(uploads);
-            return r;
-        },
-        scopes_, false);
-    if (start.status != 202) {
-        auto error = co_await Registry::error_for(start, "cannot start an upload to " + describe());
-        throw error; // (GCC 12 miscompiles "throw co_await")
-    }
-    auto location = start.headers.get("Location");
-    auto min_chunk = start.headers.get("OCI-Chunk-Min-Length");
-    co_await start.discard();
-    if (!location)
-        fail(Errc::protocol,
-             "the registry " + registry_->host() + " started an upload without a Location");
-    Session session;
-    session.location = start.url.resolve(*location);
-    if (start.url.is_https() && !session.location.is_https())
-        fail(Errc::protocol,
-             "the registry sent a plain-http upload location; refusing to upload there");
-    session.chunk_size = effective_chunk_size(upload_.chunk_size, min_chunk);
-    co_return session;
-}
-
-// PUT <location>?digest=: closes an upload session, with the whole blob as its body (a
-// monolithic upload) or with none (after PATCHes).
-Task<void> RemoteTarget::finish_upload(const Descriptor& desc, const http::Url& location,
-                                       BlobReader* body) {
-    auto url = location;
-    url.add_query("digest", desc.digest.str());
-    auto done = co_await registry_->send(
-        [&] {
-            http::Request r;
-            r.method = "PUT";
-            r.url = url;
-            r.headers.set("Content-Type", "application/octet-stream");
-            if (body) {
-                r.stream = body;
-                r.stream_length = desc.size;
-            }
-            return r;
-        },
-        scopes_, false);
-    if (done.status != 201 && done.status != 204) {
-        auto error = co_await Registry::error_for(done, "upload of " + desc.digest.str() + " to " +
-                                                            describe() + " failed");
-        throw error; // (GCC 12 miscompiles "throw co_await")
-    }
-    auto echoed = done.headers.get("Docker-Content-Digest");
-    co_await done.discard();
-    if (echoed && *echoed != desc.digest.str())
-        fail(Errc::verification_failed,
-             "the registry stored " + desc.digest.str() + " as " + *echoed);
-}
-
-Task<std::optional<std::uint64_t>> RemoteTarget::upload_status(const http::Url& location) {
-    auto resp = co_await registry_->send(
-        [&] {
-            http::Request r;
-            r.url = location;
-            return r;
-        },
-        scopes_, true);
-    auto range = resp.headers.get("Range");
+Task<bool> RemoteTarget::mount(const Descriptor& desc, std::string_view from) {
+    if (from == repository_ || desc.digest.empty())
+        co_return false;
+    auto scopes = auth::merge_scopes(scopes_, {auth::repository_scope(from, false)});
+    auto target = "/v2/" + repository_ +
+                  "/blobs/uploads/?mount=" + http::percent_encode(desc.digest.str()) +
+                  "&from=" + http::percent_encode(from);
+    http::Call call{[&] {
+                        http::Request r;
+                        r.method = "POST";
+                        r.url = registry_->endpoint(target);
+                        return r;
+                    },
+                    scopes, false};
+    auto resp = co_await registry_->send(call);
     co_await resp.discard();
-    if (resp.status != 204 && resp.status != 200)
-        co_return std::nullopt; // the session is gone
-    co_return bytes_received(range);
+    // 201: linked. 202 opens an ordinary session and Harbor answers a failed mount with 401:
+    // either way the caller uploads as usual (the session the 202 opened is left to expire).
+    co_return resp.status == 201;
 }
 
-// Sends the blob in PATCH requests: chunks of session.chunk_size (with Content-Range), or one
-// streamed body. After a lost connection it asks the registry how much it holds and goes on
-// from there; where the registry cancelled the session (distribution does when a PATCH broke off
-// mid-body) it starts a new one. With `running`, the bytes also feed that hash (the digest is not
-// known yet): a resume then rebuilds it from the source's first bytes, read again locally.
-// Returns the session to close, or nullopt when a restart found the blob mounted.
-Task<std::optional<RemoteTarget::Session>> RemoteTarget::send_patches(const Descriptor& desc,
-                                                                      Session session,
-                                                                      const Open& open,
-                                                                      Hasher* running) {
-    std::uint64_t offset = 0;
-    auto source = co_await open(0);
-    int resumes = 0;
-    while (offset < desc.size) {
-        auto n = session.chunk_size ? std::min(session.chunk_size, desc.size - offset)
-                                    : desc.size - offset;
-        LimitedReader limited(*source, n);
-        std::optional<HashingReader> hashing;
-        if (running)
-            hashing.emplace(limited, *running);
-        BlobReader& body = hashing ? static_cast<BlobReader&>(*hashing) : limited;
-        std::string lost;
-        try {
-            auto resp = co_await registry_->send(
-                [&] {
-                    http::Request r;
-                    r.method = "PATCH";
-                    r.url = session.location;
-                    r.headers.set("Content-Type", "application/octet-stream");
-                    if (session.chunk_size || offset > 0)
-                        r.headers.set("Content-Range", std::to_string(offset) + "-" +
-                                                           std::to_string(offset + n - 1));
-                    r.stream = &body;
-                    r.stream_length = n;
-                    return r;
-                },
-                scopes_, false);
-            if (resp.status == 202) {
-                if (auto location = resp.headers.get("Location"))
-                    session.location = resp.url.resolve(*location); // it may carry new state
-                co_await resp.discard();
-                offset += n;
-                continue;
-            }
-            if (resp.status != 416) {
-                auto error =
-                    co_await Registry::error_for(resp, "upload to " + describe() + " failed");
-                throw error; // (GCC 12 miscompiles "throw co_await")
-            }
-            co_await resp.discard();
-            lost = "the registry refused the chunk's range";
-        } catch (const Error& e) {
-            if (e.errc() != Errc::network)
-                throw;
-            lost = e.what();
-        }
-        if (++resumes > upload_.max_resumes)
-            fail(Errc::network, lost + " (gave up after " + std::to_string(upload_.max_resumes) +
-                                    " attempts to resume the upload)");
-        co_await sleep_for(retry_delay(resumes, std::nullopt));
-        auto held = co_await upload_status(session.location);
-        if (!held) {
-            auto fresh = co_await start_upload(desc);
-            if (!fresh)
-                co_return std::nullopt; // mounted after all
-            session = *fresh;
-            held = 0;
-        }
-        offset = *held;
-        if (running) {
-            *running = Hasher();
-            auto prefix = co_await open(0);
-            LimitedReader limited_prefix(*prefix, offset);
-            HashingReader feed(limited_prefix, *running);
-            std::vector<std::byte> buf(1024 * 1024);
-            while (co_await feed.read(buf) > 0) {
-            }
-        }
-        source = co_await open(offset);
-    }
-    co_return session;
-}
-
-Task<Descriptor> RemoteTarget::push_unknown(Descriptor desc, Open open) {
-    auto session = co_await start_upload(desc); // never mounted: there is no digest to mount
+Task<Descriptor> RemoteTarget::push(Descriptor desc, BlobSource& source) {
+    const bool hash_here = desc.digest.empty();
+    UploadMachine machine(source.size(), chunk_size_, !hash_here);
+    http::RetryBudget budget(registry_->retry_policy());
     Hasher hasher;
-    auto last = co_await send_patches(desc, *session, open, &hasher);
-    desc.digest = hasher.finish();
-    co_await finish_upload(desc, last->location, nullptr);
-    co_return desc;
+    constexpr auto unknown = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t hashed = 0; // bytes fed to the hasher, from the start of the blob
+    http::Url location;
+    std::unique_ptr<BlobReader> reader;
+    std::uint64_t reader_at = 0;
+    const auto uploads = "/v2/" + repository_ + "/blobs/uploads/";
+
+    // The source positioned at `offset`; with the digest unknown, the hash is rebuilt from the
+    // source's first bytes when the upload goes on from somewhere else than where hashing stopped.
+    auto position = [&](std::uint64_t offset) -> Task<void> {
+        if (reader && reader_at == offset)
+            co_return;
+        if (hash_here && hashed != offset) {
+            hasher = Hasher();
+            hashed = 0;
+            if (offset > 0) {
+                auto prefix = co_await source.open(0);
+                LimitedReader limited(*prefix, offset);
+                HashingReader feed(limited, hasher);
+                std::vector<std::byte> buf(1024 * 1024);
+                while (auto n = co_await feed.read(buf))
+                    hashed += n;
+                if (hashed != offset)
+                    fail(Errc::io, "the upload source of " + describe() + " ended early");
+            }
+        }
+        reader = co_await source.open(offset);
+        reader_at = offset;
+    };
+
+    while (true) {
+        auto step = machine.next();
+        std::optional<Error> lost;
+        try {
+            switch (step.op) {
+            case UploadMachine::Op::open: {
+                auto call = api_call("POST", uploads);
+                call.retry = false; // the upload machine decides what follows a lost step
+                auto resp = co_await registry_->send(call);
+                co_await Registry::expect(resp, "cannot start an upload to " + describe(), 202);
+                location = checked_location(resp);
+                auto min_chunk = resp.headers.get("OCI-Chunk-Min-Length");
+                co_await resp.discard();
+                machine.opened(effective_chunk_size(chunk_size_, min_chunk));
+                break;
+            }
+            case UploadMachine::Op::send: {
+                co_await position(step.offset);
+                std::string held; // a chunk of a source of unknown length, read to learn its size
+                std::optional<LimitedReader> limited;
+                std::optional<HashingReader> hashing;
+                std::optional<GuardedReader> guarded;
+                std::uint64_t length = *step.length;
+                bool ended = false;
+                if (!source.size()) {
+                    held.resize(length);
+                    std::uint64_t got = 0;
+                    while (got < length) {
+                        auto n = co_await reader->read(
+                            std::as_writable_bytes(std::span(held.data() + got, length - got)));
+                        if (n == 0)
+                            break;
+                        got += n;
+                    }
+                    held.resize(got);
+                    length = got;
+                    ended = got < *step.length;
+                    if (hash_here)
+                        hasher.update(std::as_bytes(std::span(held.data(), held.size())));
+                    hashed += got;
+                    reader_at += got;
+                } else {
+                    limited.emplace(*reader, length);
+                    BlobReader* body = &*limited;
+                    if (hash_here) {
+                        body = &hashing.emplace(*limited, hasher);
+                        hashed = unknown; // until the chunk is acknowledged: a cut leaves a
+                                          // hash of bytes the registry may not hold
+                    }
+                    guarded.emplace(*body);
+                }
+                http::Call call{[&] {
+                                    http::Request r;
+                                    r.method = "PATCH";
+                                    r.url = location;
+                                    r.headers.set("Content-Type", "application/octet-stream");
+                                    if (step.content_range)
+                                        r.headers.set("Content-Range",
+                                                      std::to_string(step.offset) + "-" +
+                                                          std::to_string(step.offset + length - 1));
+                                    if (guarded) {
+                                        r.stream = &*guarded;
+                                        r.stream_length = length;
+                                    } else {
+                                        r.body = held;
+                                    }
+                                    return r;
+                                },
+                                scopes_, false};
+                auto resp = co_await registry_->send(call);
+                if (guarded) { // the whole chunk went through the hasher and the socket
+                    if (hash_here)
+                        hashed = step.offset + length;
+                    reader_at += length;
+                }
+                if (resp.status == 416) {
+                    co_await resp.discard();
+                    fail(Errc::network, "the registry refused the chunk's range");
+                }
+                co_await Registry::expect(resp, "upload to " + describe() + " failed", 202);
+                if (resp.headers.get("Location"))
+                    location = checked_location(resp); // it may carry new state
+                co_await resp.discard();
+                machine.sent(length, ended);
+                break;
+            }
+            case UploadMachine::Op::close: {
+                if (hash_here)
+                    desc.digest = hasher.finish();
+                if (!source.size())
+                    desc.size = machine.offset();
+                auto url = location;
+                url.add_query("digest", desc.digest.str());
+                std::optional<GuardedReader> guarded;
+                if (step.body_on_close) {
+                    co_await position(0);
+                    guarded.emplace(*reader);
+                }
+                http::Call call{[&] {
+                                    http::Request r;
+                                    r.method = "PUT";
+                                    r.url = url;
+                                    r.headers.set("Content-Type", "application/octet-stream");
+                                    if (guarded) {
+                                        r.stream = &*guarded;
+                                        r.stream_length = *step.length;
+                                    }
+                                    return r;
+                                },
+                                scopes_, false};
+                auto resp = co_await registry_->send(call);
+                if (guarded)
+                    reader.reset(); // consumed
+                co_await Registry::expect(
+                    resp, "upload of " + desc.digest.str() + " to " + describe() + " failed", 201,
+                    204);
+                auto echoed = resp.headers.get("Docker-Content-Digest");
+                co_await resp.discard();
+                if (echoed && *echoed != desc.digest.str())
+                    fail(Errc::verification_failed,
+                         "the registry stored " + desc.digest.str() + " under another digest");
+                machine.closed();
+                break;
+            }
+            case UploadMachine::Op::ask: {
+                http::Call call{[&] {
+                                    http::Request r;
+                                    r.url = location;
+                                    return r;
+                                },
+                                scopes_, false};
+                auto resp = co_await registry_->send(call);
+                auto range = resp.headers.get("Range");
+                co_await resp.discard();
+                if (resp.status != 204 && resp.status != 200)
+                    machine.told(std::nullopt); // the session is gone
+                else
+                    machine.told(bytes_received(range));
+                break;
+            }
+            case UploadMachine::Op::done:
+                if (!source.size() || hash_here)
+                    desc.size =
+                        machine.offset() > 0 || !source.size() ? machine.offset() : desc.size;
+                co_return desc;
+            }
+            continue;
+        } catch (const SourceFailure& f) {
+            std::rethrow_exception(f.error);
+        } catch (const Error& e) {
+            if (!http::is_retryable(e))
+                throw;
+            lost = e;
+        }
+        co_await http::throw_if_cancelled();
+        if (!budget.allow_another(machine.progressed()))
+            fail(Errc::network,
+                 std::string(lost->what()) + " (gave up on the upload after " +
+                     std::to_string(budget.retries()) + " attempts)",
+                 lost->diagnostics());
+        reader.reset();
+        machine.failed();
+        std::string_view retry_after = lost->diagnostics().retry_after;
+        co_await sleep_for(budget.next_delay(
+            retry_after.empty() ? std::nullopt : std::optional<std::string_view>(retry_after)));
+    }
 }
 
 Task<Descriptor> RemoteTarget::resolve(std::string_view reference) {
     auto target = path("manifests", reference);
-    auto resp = co_await registry_->send(
-        [&] {
-            http::Request r;
-            r.method = "HEAD";
-            r.url = registry_->endpoint(target);
-            r.headers.set("Accept", std::string(media_type::manifest_accept));
-            return r;
-        },
-        scopes_, true);
+    auto call = api_call("HEAD", target, 0, true);
+    auto resp = co_await registry_->send(call);
     if (resp.status == 404)
         fail(Errc::not_found,
              "'" + std::string(reference) + "' not found in " + describe() +
                  "; check the tag or digest",
              {404, {"MANIFEST_UNKNOWN"}, http::redact(resp.url)});
-    if (resp.status != 200) {
-        auto error = co_await Registry::error_for(resp, "cannot resolve " + std::string(reference) +
-                                                            " in " + describe());
-        throw error; // (GCC 12 miscompiles "throw co_await")
-    }
+    co_await Registry::expect(
+        resp, "cannot resolve " + std::string(reference) + " in " + describe(), 200);
     Descriptor d;
     d.media_type = resp.headers.get("Content-Type").value_or("");
     if (auto semi = d.media_type.find(';'); semi != std::string::npos)
@@ -405,54 +514,33 @@ Task<Descriptor> RemoteTarget::resolve(std::string_view reference) {
     } else if (echoed && Digest::is_valid(*echoed)) {
         d.digest = Digest::parse(*echoed); // checked when the manifest is read
     }
-    if (!resp.content_length || d.digest.empty() || d.media_type.empty()) {
-        // Without a digest or size in the HEAD answer, the manifest itself tells.
-        auto get = co_await registry_->send(
-            [&] {
-                http::Request r;
-                r.url = registry_->endpoint(target);
-                r.max_body = max_manifest_bytes;
-                r.headers.set("Accept", std::string(media_type::manifest_accept));
-                return r;
-            },
-            scopes_, true);
-        if (get.status != 200) {
-            auto error =
-                co_await Registry::error_for(get, "cannot read manifest " + std::string(reference));
-            throw error; // (GCC 12 miscompiles "throw co_await")
-        }
-        auto bytes = co_await get.read_all(max_manifest_bytes);
-        auto actual = Digest::of(bytes);
-        if (!d.digest.empty() && d.digest != actual)
-            fail(Errc::verification_failed, "manifest " + std::string(reference) + " hashes to " +
-                                                actual.str() + ", not " + d.digest.str());
-        d.digest = actual;
-        d.size = bytes.size();
-        if (d.media_type.empty())
-            d.media_type = sniff_media_type(bytes);
+    if (resp.content_length && !d.digest.empty() && !d.media_type.empty()) {
+        d.size = *resp.content_length;
         co_return d;
     }
-    d.size = *resp.content_length;
+    // Without a digest or size in the HEAD answer, the manifest itself tells.
+    auto bytes = co_await get_manifest(reference, "cannot read manifest " + std::string(reference));
+    auto actual = Digest::of(bytes);
+    if (!d.digest.empty() && d.digest != actual)
+        fail(Errc::verification_failed, "manifest " + std::string(reference) + " hashes to " +
+                                            actual.str() + ", not " + d.digest.str());
+    d.digest = actual;
+    d.size = bytes.size();
+    if (d.media_type.empty())
+        d.media_type = sniff_media_type(bytes);
     co_return d;
 }
 
+Task<std::string> RemoteTarget::get_manifest(std::string_view reference, std::string what) {
+    auto call = api_call("GET", path("manifests", reference), max_manifest_bytes, true);
+    auto resp = co_await registry_->send(call);
+    co_await Registry::expect(resp, std::move(what), 200);
+    co_return co_await resp.read_all(max_manifest_bytes);
+}
+
 Task<std::string> RemoteTarget::read_manifest(const Descriptor& desc) {
-    auto target = path("manifests", desc.digest.str());
-    auto resp = co_await registry_->send(
-        [&] {
-            http::Request r;
-            r.url = registry_->endpoint(target);
-            r.max_body = max_manifest_bytes;
-            r.headers.set("Accept", std::string(media_type::manifest_accept));
-            return r;
-        },
-        scopes_, true);
-    if (resp.status != 200) {
-        auto error = co_await Registry::error_for(
-            resp, "cannot read manifest " + desc.digest.str() + " from " + describe());
-        throw error; // (GCC 12 miscompiles "throw co_await")
-    }
-    auto bytes = co_await resp.read_all(max_manifest_bytes);
+    auto bytes = co_await get_manifest(
+        desc.digest.str(), "cannot read manifest " + desc.digest.str() + " from " + describe());
     verify_bytes(desc, bytes, "manifest from " + describe());
     co_return bytes;
 }
@@ -460,25 +548,22 @@ Task<std::string> RemoteTarget::read_manifest(const Descriptor& desc) {
 Task<void> RemoteTarget::push_manifest(const Descriptor& desc, std::string_view bytes,
                                        std::string_view tag) {
     auto target = path("manifests", tag.empty() ? desc.digest.str() : std::string(tag));
-    auto resp = co_await registry_->send(
-        [&] {
-            http::Request r;
-            r.method = "PUT";
-            r.url = registry_->endpoint(target);
-            r.headers.set("Content-Type", desc.media_type);
-            r.body = std::string(bytes);
-            return r;
-        },
-        scopes_, true); // PUT of the same manifest is idempotent
-    if (resp.status != 201 && resp.status != 200 && resp.status != 204) {
-        auto error = co_await Registry::error_for(resp, "cannot push manifest to " + describe());
-        throw error; // (GCC 12 miscompiles "throw co_await")
-    }
+    http::Call call{[&] {
+                        http::Request r;
+                        r.method = "PUT";
+                        r.url = registry_->endpoint(target);
+                        r.headers.set("Content-Type", desc.media_type);
+                        r.body = std::string(bytes);
+                        return r;
+                    },
+                    scopes_};
+    auto resp = co_await registry_->send(call); // PUT of the same manifest is idempotent
+    co_await Registry::expect(resp, "cannot push manifest to " + describe(), 200, 201, 204);
     auto echoed = resp.headers.get("Docker-Content-Digest");
     co_await resp.discard();
     if (echoed && *echoed != desc.digest.str())
         fail(Errc::verification_failed,
-             "the registry stored the manifest " + desc.digest.str() + " as " + *echoed);
+             "the registry stored the manifest " + desc.digest.str() + " under another digest");
 }
 
 Task<void> RemoteTarget::tag(const Descriptor& desc, std::string_view tag) {
@@ -486,47 +571,113 @@ Task<void> RemoteTarget::tag(const Descriptor& desc, std::string_view tag) {
     co_await push_manifest(desc, bytes, tag);
 }
 
-Task<std::vector<std::string>> RemoteTarget::tags() {
-    std::vector<std::string> out;
-    std::string next = "/v2/" + repository_ + "/tags/list?n=1000";
-    while (!next.empty()) {
-        auto resp = co_await registry_->send(
-            [&] {
-                http::Request r;
-                r.url = registry_->endpoint(next);
-                return r;
-            },
-            scopes_, true);
-        if (resp.status == 404)
-            break; // no repository: no tags
-        if (resp.status != 200) {
-            auto error = co_await Registry::error_for(resp, "cannot list tags of " + describe());
-            throw error; // (GCC 12 miscompiles "throw co_await")
+Task<TagPage> RemoteTarget::list_tags(const std::optional<std::string>& cursor,
+                                      std::size_t page_size) {
+    auto target =
+        cursor ? *cursor : "/v2/" + repository_ + "/tags/list?n=" + std::to_string(page_size);
+    auto call = api_call("GET", target, 4 * 1024 * 1024);
+    auto resp = co_await registry_->send(call);
+    TagPage page;
+    if (resp.status == 404) { // no repository: no tags
+        co_await resp.discard();
+        co_return page;
+    }
+    co_await Registry::expect(resp, "cannot list tags of " + describe(), 200);
+    auto link = resp.headers.get("Link");
+    auto body = co_await resp.read_all(4 * 1024 * 1024);
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::dom::array list;
+    if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
+        fail(Errc::protocol, "the tag list from " + describe() + " is not JSON");
+    if (doc["tags"].get(list) == simdjson::SUCCESS)
+        for (auto t : list) {
+            std::string_view s;
+            if (t.get(s) == simdjson::SUCCESS)
+                page.tags.emplace_back(s);
         }
-        auto link = resp.headers.get("Link");
-        auto body = co_await resp.read_all(1024 * 1024);
-        simdjson::dom::parser parser;
-        simdjson::dom::element doc;
-        simdjson::dom::array list;
-        if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
-            fail(Errc::protocol, "the tag list from " + describe() + " is not JSON");
-        if (doc["tags"].get(list) == simdjson::SUCCESS)
-            for (auto t : list) {
-                std::string_view s;
-                if (t.get(s) == simdjson::SUCCESS)
-                    out.emplace_back(s);
+    if (auto next = link ? next_link(*link) : std::nullopt) {
+        // The next page stays on this registry: an absolute link elsewhere is refused.
+        auto url = resp.url.resolve(*next);
+        if (url.origin() != resp.url.origin())
+            fail(Errc::protocol, "the tag list of " + describe() + " links to another host");
+        page.next = url.target;
+    }
+    co_return page;
+}
+
+Task<std::vector<Descriptor>> RemoteTarget::referrers(const Descriptor& subject,
+                                                      std::string_view artifact_type) {
+    std::vector<Descriptor> out;
+    std::string target = path("referrers", subject.digest.str());
+    if (!artifact_type.empty())
+        target += "?artifactType=" + http::percent_encode(artifact_type);
+    for (int page = 0; !target.empty(); ++page) {
+        if (page >= 100)
+            fail(Errc::protocol, "the referrers of " + subject.digest.str() + " in " + describe() +
+                                     " span more than 100 pages");
+        http::Call call{[&] {
+                            http::Request r;
+                            r.url = registry_->endpoint(target);
+                            r.max_body = max_manifest_bytes;
+                            r.headers.set("Accept", std::string(media_type::oci_index));
+                            return r;
+                        },
+                        scopes_};
+        auto resp = co_await registry_->send(call);
+        if (resp.status == 404 && page == 0) {
+            co_await resp.discard();
+            // No referrers API: the tag schema (sha256-<hex>) holds an index of them.
+            auto fallback =
+                std::string(subject.digest.algorithm_name()) + "-" + subject.digest.hex();
+            try {
+                auto index_desc = co_await resolve(fallback);
+                auto index = parse_index(co_await read_manifest(index_desc));
+                for (auto& m : index.manifests)
+                    if (artifact_type.empty() || m.artifact_type == artifact_type)
+                        out.push_back(m);
+            } catch (const Error& e) {
+                if (e.errc() != Errc::not_found)
+                    throw;
             }
-        next.clear();
-        // Link: </v2/name/tags/list?n=1000&last=x>; rel="next"
-        if (link && link->find("rel=\"next\"") != std::string::npos) {
-            auto open = link->find('<'), close = link->find('>');
-            if (open != std::string::npos && close > open)
-                next = link->substr(open + 1, close - open - 1);
-            if (!next.empty() && next.front() != '/')
-                next = http::Url::parse(next).target; // absolute: same registry, keep the path
+            co_return out;
+        }
+        co_await Registry::expect(
+            resp, "cannot list the referrers of " + subject.digest.str() + " in " + describe(),
+            200);
+        auto link = resp.headers.get("Link");
+        auto index = parse_index(co_await resp.read_all(max_manifest_bytes));
+        for (auto& m : index.manifests)
+            if (artifact_type.empty() || m.artifact_type == artifact_type)
+                out.push_back(m);
+        target.clear();
+        if (auto next = link ? next_link(*link) : std::nullopt) {
+            auto url = resp.url.resolve(*next);
+            if (url.origin() != resp.url.origin())
+                fail(Errc::protocol,
+                     "the referrers list of " + describe() + " links to another host");
+            target = url.target;
         }
     }
     co_return out;
+}
+
+Task<void> RemoteTarget::remove(const Descriptor& desc) {
+    auto target = path(is_manifest_type(desc) ? "manifests" : "blobs", desc.digest.str());
+    auto call = api_call("DELETE", target);
+    auto resp = co_await registry_->send(call);
+    if (resp.status == 405 || resp.status == 400) {
+        co_await resp.discard();
+        fail(Errc::unsupported,
+             describe() + " does not allow deletes (HTTP " + std::to_string(resp.status) + ")");
+    }
+    if (resp.status == 404) {
+        co_await resp.discard();
+        fail(Errc::not_found, desc.digest.str() + " is not in " + describe());
+    }
+    co_await Registry::expect(resp, "cannot delete " + desc.digest.str() + " from " + describe(),
+                              200, 202, 204);
+    co_await resp.discard();
 }
 
 } // namespace floe::registry

@@ -1,5 +1,6 @@
 #include "floe/registry/upload_policy.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace floe::registry {
@@ -34,6 +35,95 @@ std::optional<std::uint64_t> bytes_received(std::optional<std::string_view> rang
     // Distribution answers "0-0" for an empty session as well as for one byte; an empty
     // session is the safer reading (re-sending one byte costs nothing, skipping one corrupts).
     return end == 0 ? 0 : end + 1;
+}
+
+} // namespace floe::registry
+
+namespace floe::registry {
+
+UploadMachine::UploadMachine(std::optional<std::uint64_t> size, std::uint64_t chunk_size,
+                             bool digest_known)
+    : size_(size), chunk_size_(chunk_size), digest_known_(digest_known) {}
+
+void UploadMachine::opened(std::uint64_t chunk_size) {
+    chunk_size_ = chunk_size;
+    if (!size_ && chunk_size_ == 0)
+        chunk_size_ = unknown_size_chunk;
+    offset_ = 0;
+    source_ended_ = false;
+    state_ =
+        monolithic() ? State::closing : (all_sent() && size_ ? State::closing : State::sending);
+}
+
+UploadMachine::Step UploadMachine::next() const {
+    Step s;
+    switch (state_) {
+    case State::opening:
+        s.op = Op::open;
+        break;
+    case State::sending:
+        s.op = Op::send;
+        s.offset = offset_;
+        if (chunk_size_ > 0) {
+            s.length = size_ ? std::min(chunk_size_, *size_ - offset_) : chunk_size_;
+            s.content_range = true;
+        } else {
+            s.length = *size_ - offset_; // streamed: the rest in one body
+            s.content_range = offset_ > 0;
+        }
+        break;
+    case State::closing:
+        s.op = Op::close;
+        s.body_on_close = monolithic();
+        s.length = monolithic() ? size_ : std::nullopt;
+        break;
+    case State::asking:
+        s.op = Op::ask;
+        break;
+    case State::done:
+        s.op = Op::done;
+        break;
+    }
+    return s;
+}
+
+void UploadMachine::sent(std::uint64_t bytes, bool source_ended) {
+    offset_ += bytes;
+    source_ended_ = source_ended;
+    if (all_sent())
+        state_ = State::closing;
+}
+
+void UploadMachine::failed() {
+    offset_at_failure_ = offset_;
+    // The furthest byte the registry may hold now: what was acknowledged plus the lost step.
+    auto step = next();
+    attempted_end_ = step.op == Op::send ? step.offset + step.length.value_or(0) : offset_;
+    switch (state_) {
+    case State::opening:
+        break; // open again
+    case State::closing:
+        // A monolithic PUT has no session left to ask about; a closing PUT after PATCHes may
+        // have landed or not: ask.
+        state_ = monolithic() ? State::opening : State::asking;
+        break;
+    default:
+        state_ = State::asking;
+        break;
+    }
+}
+
+void UploadMachine::told(std::optional<std::uint64_t> held) {
+    if (!held || *held > std::max(offset_, attempted_end_)) {
+        state_ = State::opening; // gone, or an answer that cannot be true: start over
+        offset_ = 0;
+        source_ended_ = false;
+        return;
+    }
+    offset_ = *held;
+    // A source of unknown length that had ended is read again from `held` on.
+    source_ended_ = false;
+    state_ = (size_ && offset_ >= *size_) ? State::closing : State::sending;
 }
 
 } // namespace floe::registry

@@ -59,6 +59,38 @@ Task<std::size_t> LimitedReader::read(std::span<std::byte> buf) {
     co_return n;
 }
 
+Task<std::vector<std::string>> all_tags(TagLister& lister, std::size_t page_size) {
+    std::vector<std::string> out;
+    std::optional<std::string> cursor;
+    do {
+        auto page = co_await lister.list_tags(cursor, page_size);
+        out.insert(out.end(), page.tags.begin(), page.tags.end());
+        if (page.next && page.next == cursor)
+            fail(Errc::protocol, "the tag listing of " + lister.describe() + " does not advance");
+        cursor = std::move(page.next);
+    } while (cursor);
+    co_return out;
+}
+
+Task<std::unique_ptr<BlobReader>> MemorySource::open(std::uint64_t offset) {
+    co_return std::make_unique<MemoryReader>(
+        bytes_.substr(std::min<std::size_t>(offset, bytes_.size())));
+}
+
+Task<std::unique_ptr<BlobReader>> FetchSource::open_range(std::uint64_t offset,
+                                                          std::uint64_t length) {
+    auto* ranged = dynamic_cast<RangeFetcher*>(&from_);
+    if (!ranged)
+        co_return nullptr;
+    try {
+        co_return co_await ranged->fetch_range(blob_, offset, length);
+    } catch (const Error& e) {
+        if (e.errc() != Errc::unsupported)
+            throw;
+    }
+    co_return nullptr;
+}
+
 Task<std::size_t> MemoryReader::read(std::span<std::byte> buf) {
     auto n = std::min(buf.size(), bytes_.size() - pos_);
     std::memcpy(buf.data(), bytes_.data() + pos_, n);

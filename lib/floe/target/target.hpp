@@ -1,6 +1,8 @@
 // The one abstraction (DESIGN.md): anything that holds content is a Target, keyed by descriptors.
-// A registry repository and a local OCI image layout both implement it, so push, pull and
-// mirroring are all the same copy between two Targets.
+// A registry repository, a local OCI image layout and a packed artifact all answer through the
+// small abilities below, each implementing only what it can (the oras-go shape): the copy engine
+// reads from a ReadOnlyTarget and writes into a Target, and asks for optional abilities (mount,
+// ranged fetch, tag listing, referrers, delete) with dynamic_cast where they help.
 //
 // Internal header: it exposes Asio's awaitable (not Beast). C++ callers use floe/client.hpp.
 #pragma once
@@ -11,8 +13,8 @@
 
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,62 +33,136 @@ class BlobReader {
     virtual Task<std::size_t> read(std::span<std::byte> buf) = 0;
 };
 
-class Target {
+// Content that can be read again from any offset (a file, a blob in another Target, bytes in
+// memory), so an interrupted transfer continues where the destination stands.
+class BlobSource {
   public:
-    virtual ~Target() = default;
+    virtual ~BlobSource() = default;
+    // Bytes in total when known before reading; nullopt for content made on the way (a blob
+    // compressed while it is uploaded), which destinations send until the source ends.
+    virtual std::optional<std::uint64_t> size() const = 0;
+    virtual Task<std::unique_ptr<BlobReader>> open(std::uint64_t offset) = 0;
+    // Bytes [offset, offset+length) on their own, for fetching one large blob as several
+    // concurrent ranges; nullptr when the source cannot (the caller reads it whole).
+    virtual Task<std::unique_ptr<BlobReader>> open_range(std::uint64_t, std::uint64_t) {
+        co_return nullptr;
+    }
+    // How many concurrent ranges the source is worth reading a large blob in (1: one stream).
+    virtual int range_parts() const { return 1; }
+};
 
+// ---- Abilities --------------------------------------------------------------------------------
+
+class Describable {
+  public:
+    virtual ~Describable() = default;
     // For messages: "registry.example.com/team/product" or "ocidir://./out".
     virtual std::string describe() const = 0;
+};
 
-    virtual Task<bool> exists(const Descriptor& desc) = 0;
+class Fetcher : public virtual Describable {
+  public:
     // The blob's bytes from `offset` on. Not verified here: every push verifies what it stores,
     // and read_manifest() verifies manifests.
     virtual Task<std::unique_ptr<BlobReader>> fetch(const Descriptor& desc,
                                                     std::uint64_t offset = 0) = 0;
-    // Afterwards the blob is stored under exactly desc.digest, or this threw and nothing is.
-    virtual Task<void> push(const Descriptor& desc, BlobReader& source) = 0;
+};
 
-    // The manifest or index a tag or digest names.
-    virtual Task<Descriptor> resolve(std::string_view reference) = 0;
+class ExistenceChecker : public virtual Describable {
+  public:
+    virtual Task<bool> exists(const Descriptor& desc) = 0;
+};
+
+class Pusher : public virtual Describable {
+  public:
+    // Stores a blob; afterwards it is there under exactly the returned digest, or this threw
+    // and nothing is. With an empty desc.digest the content is hashed on the way (a large new
+    // file read once); with an unknown source size it is sent until the source ends. The result
+    // is desc with digest and size filled in.
+    virtual Task<Descriptor> push(Descriptor desc, BlobSource& source) = 0;
+};
+
+class ManifestReader : public virtual Describable {
+  public:
     // A manifest's exact bytes, verified against desc (size and digest), at most 4 MiB.
     virtual Task<std::string> read_manifest(const Descriptor& desc) = 0;
+};
+
+class ManifestStore : public virtual ManifestReader {
+  public:
     // Stores a manifest (exact bytes); with a non-empty tag, also points the tag at it.
     virtual Task<void> push_manifest(const Descriptor& desc, std::string_view bytes,
                                      std::string_view tag) = 0;
+};
+
+class Resolver : public virtual Describable {
+  public:
+    // The manifest or index a tag or digest names.
+    virtual Task<Descriptor> resolve(std::string_view reference) = 0;
+};
+
+class TagResolver : public virtual Resolver {
+  public:
     // Points tag at an existing manifest.
     virtual Task<void> tag(const Descriptor& desc, std::string_view tag) = 0;
-    virtual Task<std::vector<std::string>> tags() = 0;
 };
 
-// An optional ability: a push that can ask the source again from any offset, so an upload cut
-// mid-way continues where the destination says it stands instead of starting over, and a blob
-// may be linked from another repository instead of uploaded.
-class ResumablePush {
-  public:
-    enum class Outcome { uploaded, mounted };
-    using Open = std::function<Task<std::unique_ptr<BlobReader>>(std::uint64_t offset)>;
-    virtual ~ResumablePush() = default;
-    virtual Task<Outcome> push_from(const Descriptor& desc, Open open) = 0;
+// One page of a tag listing; `next` is an opaque cursor for the following page.
+struct TagPage {
+    std::vector<std::string> tags;
+    std::optional<std::string> next;
 };
 
-// An optional ability: store a blob whose digest is not known yet, hashing it on the way, so a
-// large new file is read once (not once to hash and again to send). `desc` carries the media
-// type, size and annotations; the result adds the digest. `open(offset)` reads the source from
-// any offset: after a lost connection the upload continues where the destination stands.
-class StreamingPush {
+class TagLister : public virtual Describable {
   public:
-    virtual ~StreamingPush() = default;
-    virtual Task<Descriptor> push_unknown(Descriptor desc, ResumablePush::Open open) = 0;
+    // Up to `page_size` tags after `cursor` (nullopt: from the start).
+    virtual Task<TagPage> list_tags(const std::optional<std::string>& cursor,
+                                    std::size_t page_size) = 0;
 };
 
-// An optional ability: bytes [offset, offset+length) of a blob, for fetching one large blob as
-// several concurrent ranges. Throws Error(unsupported) when the source ignores ranges.
-class RangedFetch {
+class ReferrerLister : public virtual Describable {
   public:
-    virtual ~RangedFetch() = default;
+    // Manifests whose subject is `subject`, optionally of one artifact type.
+    virtual Task<std::vector<Descriptor>> referrers(const Descriptor& subject,
+                                                    std::string_view artifact_type) = 0;
+};
+
+class Deleter : public virtual Describable {
+  public:
+    // Removes a manifest (by digest) or a blob. Errc::unsupported where the store forbids it.
+    virtual Task<void> remove(const Descriptor& desc) = 0;
+};
+
+class Mounter : public virtual Describable {
+  public:
+    // Links a blob from another repository of the same store instead of sending it; false when
+    // the store declined (then push as usual).
+    virtual Task<bool> mount(const Descriptor& desc, std::string_view from_repository) = 0;
+};
+
+class RangeFetcher : public virtual Describable {
+  public:
+    // Bytes [offset, offset+length) of a blob. Throws Error(unsupported) when ranges are ignored.
     virtual Task<std::unique_ptr<BlobReader>>
     fetch_range(const Descriptor& desc, std::uint64_t offset, std::uint64_t length) = 0;
 };
+
+// ---- What a copy reads from and writes into ---------------------------------------------------
+
+class ReadOnlyTarget : public virtual Fetcher,
+                       public virtual ManifestReader,
+                       public virtual Resolver {};
+
+class Target : public virtual ReadOnlyTarget,
+               public virtual ExistenceChecker,
+               public virtual Pusher,
+               public virtual ManifestStore,
+               public virtual TagResolver {};
+
+// Every tag, following the pages to the end.
+Task<std::vector<std::string>> all_tags(TagLister& lister, std::size_t page_size = 1000);
+
+// ---- Readers and sources ----------------------------------------------------------------------
 
 // Feeds what passes through it to a hasher.
 class HashingReader final : public BlobReader {
@@ -110,7 +186,7 @@ class LimitedReader final : public BlobReader {
     std::uint64_t left_;
 };
 
-// Waits on the calling coroutine's executor (backoff, Retry-After, the rate limit).
+// Waits on the calling coroutine's executor (backoff, Retry-After, the rate limit). Cancellable.
 Task<void> sleep_for(std::chrono::steady_clock::duration duration);
 
 // Reads a whole small stream into memory, failing with Errc::too_large past `cap` bytes.
@@ -130,6 +206,16 @@ class MemoryReader final : public BlobReader {
     std::size_t pos_ = 0;
 };
 
+class MemorySource final : public BlobSource {
+  public:
+    explicit MemorySource(std::string bytes) : bytes_(std::move(bytes)) {}
+    std::optional<std::uint64_t> size() const override { return bytes_.size(); }
+    Task<std::unique_ptr<BlobReader>> open(std::uint64_t offset) override;
+
+  private:
+    std::string bytes_;
+};
+
 // A reader over a local file, from an offset; 1 MiB reads keep syscalls few.
 class FileReader final : public BlobReader {
   public:
@@ -142,6 +228,39 @@ class FileReader final : public BlobReader {
   private:
     int fd_ = -1;
     std::string path_;
+};
+
+// A local file as a source.
+class FileSource final : public BlobSource {
+  public:
+    FileSource(std::string path, std::uint64_t size) : path_(std::move(path)), size_(size) {}
+    std::optional<std::uint64_t> size() const override { return size_; }
+    Task<std::unique_ptr<BlobReader>> open(std::uint64_t offset) override {
+        co_return std::make_unique<FileReader>(path_, offset);
+    }
+
+  private:
+    std::string path_;
+    std::uint64_t size_;
+};
+
+// A blob in another Target as a source (what the copy engine hands to a destination).
+class FetchSource final : public BlobSource {
+  public:
+    FetchSource(Fetcher& from, Descriptor blob, int range_parts = 1)
+        : from_(from), blob_(std::move(blob)), range_parts_(range_parts) {}
+    std::optional<std::uint64_t> size() const override { return blob_.size; }
+    Task<std::unique_ptr<BlobReader>> open(std::uint64_t offset) override {
+        return from_.fetch(blob_, offset);
+    }
+    Task<std::unique_ptr<BlobReader>> open_range(std::uint64_t offset,
+                                                 std::uint64_t length) override;
+    int range_parts() const override { return range_parts_; }
+
+  private:
+    Fetcher& from_;
+    Descriptor blob_;
+    int range_parts_;
 };
 
 } // namespace floe

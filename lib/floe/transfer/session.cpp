@@ -1,7 +1,6 @@
 #include "floe/transfer/session.hpp"
 
 #include "floe/core/error.hpp"
-#include "floe/registry/errors.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -48,56 +47,6 @@ namespace {
 using namespace boost::asio::experimental::awaitable_operators;
 using K = ProgressEvent::Kind;
 
-class ResumingReader final : public BlobReader {
-  public:
-    ResumingReader(Session& session, Target& src, Descriptor blob, std::uint64_t offset,
-                   std::unique_ptr<BlobReader> inner)
-        : session_(session), src_(src), blob_(std::move(blob)), offset_(offset),
-          inner_(std::move(inner)) {}
-
-    Task<std::size_t> read(std::span<std::byte> buf) override {
-        while (true) {
-            std::string lost;
-            if (inner_) {
-                try {
-                    auto n = co_await inner_->read(buf);
-                    offset_ += n;
-                    if (n)
-                        session_.moved(blob_, offset_, n);
-                    co_return n;
-                } catch (const Error& e) {
-                    if (e.errc() != Errc::network)
-                        throw;
-                    lost = e.what();
-                }
-            }
-            if (++resumes_ > session_.options().max_resumes)
-                fail(Errc::network, lost + " (gave up after " +
-                                        std::to_string(session_.options().max_resumes) +
-                                        " attempts to resume)");
-            session_.retried(blob_, lost);
-            inner_.reset();
-            co_await sleep_for(registry::retry_delay(resumes_, std::nullopt));
-            try {
-                inner_ = co_await src_.fetch(blob_, offset_);
-                session_.resumed(blob_, offset_);
-            } catch (const Error& e) {
-                if (e.errc() != Errc::network)
-                    throw;
-                inner_.reset(); // try again, within the budget
-            }
-        }
-    }
-
-  private:
-    Session& session_;
-    Target& src_;
-    Descriptor blob_;
-    std::uint64_t offset_;
-    std::unique_ptr<BlobReader> inner_;
-    int resumes_ = 0;
-};
-
 class CountingReader final : public BlobReader {
   public:
     CountingReader(Session& session, Descriptor blob, std::unique_ptr<BlobReader> inner,
@@ -126,17 +75,6 @@ Session::counted(const Descriptor& blob, std::unique_ptr<BlobReader> inner, std:
 }
 
 Session::Session(SessionOptions options) : options_(std::move(options)) {}
-
-Session::~Session() {
-    if (workers_)
-        workers_->join();
-}
-
-boost::asio::thread_pool& Session::workers() {
-    if (!workers_)
-        workers_ = std::make_unique<boost::asio::thread_pool>(1);
-    return *workers_;
-}
 
 void Session::emit(K kind, const Descriptor& blob, std::uint64_t bytes, std::string detail) {
     if (!options_.progress)
@@ -190,11 +128,8 @@ std::uint64_t Session::advance(const Descriptor& blob, std::uint64_t so_far) {
     return gained;
 }
 
-void Session::resumed_from_disk(const Descriptor& blob, std::uint64_t bytes) {
-    done_bytes_ += advance(blob, bytes);
-    emit(K::resumed, blob, bytes);
-}
-void Session::resumed(const Descriptor& blob, std::uint64_t offset) {
+void Session::resumed_at(const Descriptor& blob, std::uint64_t offset) {
+    done_bytes_ += advance(blob, offset);
     emit(K::resumed, blob, offset);
 }
 void Session::retried(const Descriptor& blob, const std::string& why) {
@@ -221,19 +156,6 @@ void Session::moved(const Descriptor& blob, std::uint64_t so_far, std::uint64_t 
         emit(K::bytes, blob, so_far);
 }
 
-Task<std::unique_ptr<BlobReader>> Session::open(Target& src, const Descriptor& blob,
-                                                std::uint64_t offset) {
-    std::unique_ptr<BlobReader> first;
-    try {
-        first = co_await src.fetch(blob, offset);
-    } catch (const Error& e) {
-        if (e.errc() != Errc::network)
-            throw;
-        // the reader retries the first request too
-    }
-    co_return std::make_unique<ResumingReader>(*this, src, blob, offset, std::move(first));
-}
-
 Session::Slot::~Slot() {
     if (session_)
         session_->release_slot();
@@ -247,10 +169,14 @@ Task<Session::Slot> Session::slot() {
         co_return Slot(this);
     }
     // Wait in line; release_slot() hands the slot over by cancelling our timer.
-    auto timer = std::make_shared<boost::asio::steady_timer>(
-        co_await boost::asio::this_coro::executor, boost::asio::steady_timer::time_point::max());
-    slot_waiters_.push_back(timer);
-    co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    auto waiter = std::make_shared<SlotWaiter>(SlotWaiter{boost::asio::steady_timer(
+        co_await boost::asio::this_coro::executor, boost::asio::steady_timer::time_point::max())});
+    slot_waiters_.push_back(waiter);
+    co_await waiter->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (!waiter->handed) { // the operation was cancelled while we waited
+        std::erase(slot_waiters_, waiter);
+        fail(Errc::cancelled, "cancelled while waiting for a transfer slot");
+    }
     co_return Slot(this);
 }
 
@@ -258,7 +184,8 @@ void Session::release_slot() {
     if (!slot_waiters_.empty()) {
         auto next = std::move(slot_waiters_.front());
         slot_waiters_.pop_front();
-        next->cancel(); // the slot passes to the first waiter
+        next->handed = true;
+        next->timer.cancel(); // the slot passes to the first waiter
         return;
     }
     ++free_slots_;
@@ -272,8 +199,8 @@ Task<void> Session::for_each(const std::vector<Descriptor>& items,
 Task<void> Session::for_each_index(std::size_t count, std::function<Task<void>(std::size_t)> fn) {
     std::size_t next = 0;
     std::exception_ptr failure;
-    // Workers take items from a shared cursor. Siblings are not cancelled on failure:
-    // cancelling would replace the real error with "operation canceled".
+    // Workers take items from a shared cursor. The first failure is kept and rethrown: the
+    // parallel group then cancels the other workers, whose own errors ("cancelled") are dropped.
     auto worker = [&]() -> Task<void> {
         while (next < count && !failure) {
             auto item = next++;
@@ -282,6 +209,7 @@ Task<void> Session::for_each_index(std::size_t count, std::function<Task<void>(s
             } catch (...) {
                 if (!failure)
                     failure = std::current_exception();
+                throw;
             }
         }
     };
@@ -292,8 +220,13 @@ Task<void> Session::for_each_index(std::size_t count, std::function<Task<void>(s
             co_await (worker() && run(n - 1));
     };
     int workers = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(count)));
-    if (count > 0)
-        co_await run(workers);
+    try {
+        if (count > 0)
+            co_await run(workers);
+    } catch (...) {
+        if (!failure)
+            throw;
+    }
     if (failure)
         std::rethrow_exception(failure);
 }
