@@ -5,6 +5,7 @@
 #include "progress_view.hpp"
 
 #include "floe/core/byte_size.hpp"
+#include "floe/core/printable.hpp"
 
 #include "floe/client.hpp"
 
@@ -180,6 +181,10 @@ int main(int argc, char** argv) {
     pull->add_option("REF", pull_ref, "What to pull (tag or digest)")->required();
     pull->add_option("-o,--output", pull_out, "Output directory")->required();
     pull->add_flag("--overwrite", pull_overwrite, "Replace files that already exist");
+    std::string pull_max_unpacked;
+    pull->add_option("--max-unpacked-size", pull_max_unpacked,
+                     "Largest size one directory layer may unpack to (e.g. 200G; default 100 "
+                     "times the layer, at least 256M, at most 64G)");
     pull->add_flag("--json", pull_json_out, "Print the result as JSON");
     pull->footer("\nExamples:\n"
                  "  floe artifact pull registry.example.com/data/sales:1.4.0 -o ./product\n"
@@ -219,6 +224,9 @@ int main(int argc, char** argv) {
         return exit_usage;
     }
 
+    for (auto* name : {"FLOE_REGISTRY_PASSWORD", "FLOE_REGISTRY_TOKEN"})
+        if (const char* v = std::getenv(name))
+            remember_secret(v);
     try {
         auto options = client_options(g);
         ProgressView progress(parse_progress_mode(g.progress, ::isatty(2)), stderr);
@@ -267,19 +275,23 @@ int main(int argc, char** argv) {
                        r.tag, r.blobs_pushed, human_size(r.bytes_pushed), r.blobs_skipped);
         } else if (*pull) {
             auto ref = Reference::parse(pull_ref);
-            auto r = client.pull(ref, pull_out, {pull_overwrite});
+            PullOptions o{pull_overwrite};
+            if (!pull_max_unpacked.empty())
+                o.max_unpacked_size = parse_byte_size(pull_max_unpacked, "--max-unpacked-size");
+            auto r = client.pull(ref, pull_out, o);
             progress.finish();
             if (pull_json_out)
-                fmt::print("{}", pull_json(ref, r));
+                fmt::print("{}", redact_secrets(pull_json(ref, r)));
             else
-                fmt::print("{}", pull_text(r));
+                fmt::print("{}", scrub_lines(pull_text(r)));
             if (!r.skipped_layers.empty())
                 fmt::print(stderr, "floe: {} layer(s) without a title were not written\n",
                            r.skipped_layers.size());
         } else if (*inspect) {
             auto ref = Reference::parse(inspect_ref);
             auto r = client.inspect(ref);
-            fmt::print("{}", inspect_json_out ? inspect_json(ref, r) : inspect_text(ref, r));
+            fmt::print("{}", inspect_json_out ? redact_secrets(inspect_json(ref, r))
+                                              : scrub_lines(inspect_text(ref, r)));
         } else if (*copy) {
             auto from = Reference::parse(copy_from);
             auto to = Reference::parse(copy_to);
@@ -292,10 +304,10 @@ int main(int argc, char** argv) {
         }
         return exit_ok;
     } catch (const Error& e) {
-        fmt::print(stderr, "floe: {}{}\n", one_line(e.what()), hint_for(e));
+        fmt::print(stderr, "floe: {}{}\n", scrub(one_line(e.what())), hint_for(e));
         return exit_code_for(e.errc());
     } catch (const std::exception& e) {
-        fmt::print(stderr, "floe: unexpected error: {}\n", one_line(e.what()));
+        fmt::print(stderr, "floe: unexpected error: {}\n", scrub(one_line(e.what())));
         return exit_failure;
     }
 }

@@ -1,6 +1,7 @@
 #include "output.hpp"
 
 #include "floe/core/json_writer.hpp"
+#include "floe/core/printable.hpp"
 
 #include <fmt/format.h>
 
@@ -30,6 +31,19 @@ std::string short_digest(const Digest& d) {
 }
 
 } // namespace
+
+std::string scrub_lines(std::string_view text) {
+    std::string out;
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        out += scrub(text.substr(0, nl));
+        if (nl == std::string_view::npos)
+            break;
+        out += '\n';
+        text.remove_prefix(nl + 1);
+    }
+    return out;
+}
 
 std::string request_line(const RequestEvent& e) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.time_to_first_byte).count();

@@ -8,6 +8,9 @@
 namespace floe::cli {
 
 std::string human_size(std::uint64_t bytes);
+// Text for a terminal, line by line through scrub(): what a registry sent (titles, annotations,
+// media types) cannot move the cursor, forge lines or show a secret.
+std::string scrub_lines(std::string_view text);
 // One -v line per HTTP exchange: "GET https://host/v2/... -> 200 (12 ms, reused)".
 std::string request_line(const RequestEvent& e);
 

@@ -5,6 +5,7 @@
 #include "floe/core/error.hpp"
 #include "floe/core/json_writer.hpp"
 #include "floe/core/media_types.hpp"
+#include "floe/core/printable.hpp"
 
 #include <fmt/format.h>
 
@@ -17,7 +18,7 @@ using clock = std::chrono::steady_clock;
 std::string label_of(const Descriptor& d) {
     if (d.media_type == media_type::empty_json)
         return "(empty config)";
-    auto title = d.title();
+    auto title = printable(d.title());
     auto digest = d.digest.empty() ? std::string("(new blob)") : d.digest.str().substr(0, 19);
     return title.empty() ? digest : title;
 }
@@ -128,7 +129,7 @@ void ProgressView::on_event(const ProgressEvent& e) {
             line = fmt::format("resumed  {}  from {}", label_of(e.blob), human_size(e.bytes));
             break;
         case K::retried:
-            line = fmt::format("retrying {}: {}", label_of(e.blob), e.detail);
+            line = fmt::format("retrying {}: {}", label_of(e.blob), scrub(e.detail));
             break;
         // (no line for failed: the command's one-line error says it)
         default:
@@ -200,7 +201,7 @@ void ProgressView::print_json(const ProgressEvent& e) {
         if (e.kind == K::bytes || e.kind == K::resumed || e.kind == K::done)
             w.key("bytes").value(e.bytes);
         if (!e.detail.empty())
-            w.key("detail").value(e.detail);
+            w.key("detail").value(redact_urls(redact_secrets(e.detail)));
     }
     w.end_object();
     fmt::print(out_, "{}\n", w.str());

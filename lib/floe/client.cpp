@@ -247,7 +247,8 @@ PullResult Client::pull(const Reference& ref, const std::filesystem::path& out,
         [&]() -> Task<PullResult> {
             Impl::Operation op(impl_->options, impl_->settings_for(ref));
             auto extracted = co_await artifact::pull_to_directory(
-                *src, ref.selector(), out, op.engine, {options.overwrite, impl_->options.durable});
+                *src, ref.selector(), out, op.engine,
+                {options.overwrite, impl_->options.durable, options.max_unpacked_size});
             PullResult r;
             r.manifest = extracted.manifest;
             for (auto& item : extracted.items)

@@ -71,6 +71,9 @@ struct ProductPushResult {
 
 struct PullOptions {
     bool overwrite = false; // replace existing files in the output directory
+    // What one directory layer may unpack to; 0: 100 times its size (at least 256 MiB, at most
+    // 64 GiB). Over it the pull fails as a decompression bomb.
+    std::uint64_t max_unpacked_size = 0;
 };
 
 struct PulledItem {

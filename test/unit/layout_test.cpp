@@ -4,6 +4,7 @@
 
 #include "floe/artifact/extract.hpp"
 #include "floe/artifact/pack.hpp"
+#include "floe/artifact/safe_tree.hpp"
 #include "floe/artifact/tar.hpp"
 #include "floe/core/error.hpp"
 #include "floe/core/media_types.hpp"
@@ -47,27 +48,54 @@ std::string read(const fs::path& p) {
 const char* product =
     R"({"version":"1","metadata":{"product_name":"p","product_version":"1.0.0"}})";
 
-// A tar.gz with one entry of the given name and type.
-void make_tar(const fs::path& out, const std::string& name, int type = AE_IFREG,
-              const std::string& link = "") {
+struct TarEntry {
+    std::string name;
+    int type = AE_IFREG;
+    std::string link;     // symlink target
+    std::string hardlink; // hard link target
+    std::string data = "bad";
+};
+
+// A tar.gz with these entries, in order.
+void make_tar(const fs::path& out, const std::vector<TarEntry>& entries) {
     archive* a = archive_write_new();
     archive_write_set_format_pax_restricted(a);
     archive_write_add_filter_gzip(a);
     archive_write_open_filename(a, out.c_str());
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, name.c_str());
-    archive_entry_set_filetype(e, static_cast<unsigned>(type));
-    archive_entry_set_perm(e, 0644);
-    if (type == AE_IFLNK)
-        archive_entry_set_symlink(e, link.c_str());
-    if (type == AE_IFREG)
-        archive_entry_set_size(e, 3);
-    archive_write_header(a, e);
-    if (type == AE_IFREG)
-        archive_write_data(a, "bad", 3);
-    archive_entry_free(e);
+    for (auto& t : entries) {
+        archive_entry* e = archive_entry_new();
+        archive_entry_set_pathname(e, t.name.c_str());
+        archive_entry_set_filetype(e, static_cast<unsigned>(t.type));
+        archive_entry_set_perm(e, 0644);
+        if (t.type == AE_IFLNK)
+            archive_entry_set_symlink(e, t.link.c_str());
+        if (!t.hardlink.empty())
+            archive_entry_set_hardlink(e, t.hardlink.c_str());
+        if (t.type == AE_IFREG && t.hardlink.empty())
+            archive_entry_set_size(e, static_cast<la_int64_t>(t.data.size()));
+        archive_write_header(a, e);
+        if (t.type == AE_IFREG && t.hardlink.empty())
+            archive_write_data(a, t.data.data(), t.data.size());
+        archive_entry_free(e);
+    }
     archive_write_close(a);
     archive_write_free(a);
+}
+
+void make_tar(const fs::path& out, const std::string& name, int type = AE_IFREG,
+              const std::string& link = "") {
+    make_tar(out, {TarEntry{name, type, link}});
+}
+
+Errc unpack_error(const fs::path& tar, const fs::path& dest,
+                  artifact::UnpackLimits limits = artifact::unpack_limits(1 << 20)) {
+    try {
+        artifact::SafeTree tree(dest);
+        artifact::unpack_archive(tar, tree, "pkg", limits);
+    } catch (const Error& e) {
+        return e.errc();
+    }
+    return Errc::ok;
 }
 
 } // namespace
@@ -245,15 +273,59 @@ TEST_CASE("unpacking refuses entries that escape, and links that lead out") {
         auto tar = tmp.path / "t.tar.gz";
         make_tar(tar, c.name, c.type, c.link);
         auto dest = tmp.path / "dest";
-        try {
-            artifact::unpack_archive(tar, dest);
-            FAIL("unpacked");
-        } catch (const Error& e) {
-            CHECK(e.errc() == Errc::unsafe_path);
-        }
+        CHECK(unpack_error(tar, dest) == Errc::unsafe_path);
         CHECK_FALSE(fs::exists(tmp.path / "evil"));
         fs::remove_all(dest);
     }
+}
+
+TEST_CASE("unpacking never writes through a link, whatever chain the tar builds") {
+    TempDir tmp;
+    auto dest = tmp.path / "dest";
+    auto victim = tmp.path / "victim";
+    fs::create_directories(victim);
+    auto tar = tmp.path / "t.tar.gz";
+    SUBCASE("a chain that is lexically inside: s -> ., a -> s/s/s/../../..") {
+        make_tar(tar, {{"s", AE_IFLNK, "."}, {"a", AE_IFLNK, "s/s/s/../../.."}});
+        CHECK(unpack_error(tar, dest) == Errc::unsafe_path);
+    }
+    SUBCASE("a file written through a link made earlier in the same tar") {
+        make_tar(tar, {{"d", AE_IFLNK, "../../victim"}, {"d/x.txt"}});
+        CHECK(unpack_error(tar, dest) == Errc::unsafe_path);
+    }
+    SUBCASE("a link inside that a later link turns outward") {
+        make_tar(tar, {{"a", AE_IFLNK, "x/.."}, {"x", AE_IFLNK, "../../.."}});
+        CHECK(unpack_error(tar, dest) == Errc::unsafe_path);
+    }
+    SUBCASE("a hard link to something outside") {
+        make_tar(tar, {{"h", AE_IFREG, "", "../../victim/f"}});
+        CHECK(unpack_error(tar, dest) == Errc::unsafe_path);
+    }
+    SUBCASE("a hard link to a file extracted before is fine") {
+        make_tar(tar, {{"f", AE_IFREG, "", "", "data"},
+                       {"h", AE_IFREG, "", "f"},
+                       {"ok", AE_IFLNK, "f"},
+                       {"sub/up", AE_IFLNK, "../f"}});
+        CHECK(unpack_error(tar, dest) == Errc::ok);
+        CHECK(read(dest / "pkg/h") == "data");
+        CHECK(fs::read_symlink(dest / "pkg/sub/up") == "../f");
+    }
+    CHECK(fs::is_empty(victim));
+}
+
+TEST_CASE("unpacking stops at the size and entry caps") {
+    TempDir tmp;
+    auto tar = tmp.path / "t.tar.gz";
+    make_tar(tar, {{"big", AE_IFREG, "", "", std::string(100000, 'z')}});
+    CHECK(unpack_error(tar, tmp.path / "a", {50000, 10}) == Errc::verification_failed);
+    CHECK(unpack_error(tar, tmp.path / "b", {200000, 10}) == Errc::ok);
+    make_tar(tar, {{"1"}, {"2"}, {"3"}});
+    CHECK(unpack_error(tar, tmp.path / "c", {1000, 2}) == Errc::verification_failed);
+    auto l = artifact::unpack_limits(10 << 20);
+    CHECK(l.max_bytes == 1000ull << 20);                                 // 100 times
+    CHECK(artifact::unpack_limits(1000).max_bytes == 256ull << 20);      // the floor
+    CHECK(artifact::unpack_limits(1ull << 40).max_bytes == 64ull << 30); // the ceiling
+    CHECK(artifact::unpack_limits(1000, 5).max_bytes == 5);              // the user's word
 }
 
 #include "floe/artifact/digest_cache.hpp"

@@ -143,3 +143,20 @@ TEST_CASE("upload machine: registry minimum chunk size wins") {
     n.opened(effective_chunk_size(16, "64"));
     CHECK(n.next().length == 64u);
 }
+
+TEST_CASE("Content-Range of a 206") {
+    auto r = parse_content_range("bytes 0-99/1000");
+    REQUIRE(r);
+    CHECK(r->first == 0);
+    CHECK(r->last == 99);
+    CHECK(r->total == 1000u);
+    auto star = parse_content_range("bytes 5-9/*");
+    REQUIRE(star);
+    CHECK_FALSE(star->total);
+    CHECK_FALSE(parse_content_range("bytes 9-5/10"));
+    CHECK_FALSE(parse_content_range("0-9/10"));
+    CHECK_FALSE(parse_content_range("bytes 0-9"));
+    CHECK_FALSE(parse_content_range("bytes -9/10"));
+    CHECK_FALSE(parse_content_range("bytes 0-9/ten"));
+    CHECK_FALSE(parse_content_range("bytes 0-99999999999999999999999/1"));
+}

@@ -1,6 +1,7 @@
 #include "floe/artifact/extract.hpp"
 
 #include "floe/artifact/safe_path.hpp"
+#include "floe/artifact/safe_tree.hpp"
 #include "floe/artifact/tar.hpp"
 #include "floe/core/error.hpp"
 #include "floe/core/media_types.hpp"
@@ -12,7 +13,9 @@
 #include <fcntl.h>
 #include <set>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace floe::artifact {
 namespace fs = std::filesystem;
@@ -90,23 +93,111 @@ fs::path partial_directory(const fs::path& out) {
 
 namespace {
 
-// A layer's verified blob, placed at `staged` without copying its bytes where possible (two
-// layers may share one blob, so the blob itself stays where it is until the staging layout goes).
-void place_blob(const fs::path& blob, const fs::path& staged, bool durable) {
-    std::error_code ec;
-    fs::create_hard_link(blob, staged, ec);
-    if (!ec)
+// A layer's verified blob, placed in the staging tree without copying its bytes where possible
+// (two layers may share one blob, so the blob itself stays until the staging layout goes).
+void place_blob(const fs::path& blob, const SafeTree& items, const std::string& title,
+                bool durable) {
+    items.make_parents(title);
+    auto [dir, leaf] = items.parent_of(title, false);
+    if (::linkat(AT_FDCWD, blob.c_str(), dir.get(), leaf.c_str(), 0) == 0)
         return;
-    fs::copy_file(blob, staged, ec);
-    if (ec)
-        fail(Errc::io, "cannot write " + staged.string() + ": " + ec.message());
-    if (durable) {
-        int fd = ::open(staged.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            ::fdatasync(fd);
-            ::close(fd);
-        }
+    if (errno == EEXIST)
+        fail(Errc::unsafe_path, "layer title '" + title + "' names a path another layer wrote");
+    // Another file system (or no hard links): copy.
+    auto out = items.create_file(title, 0644);
+    Fd in(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in)
+        fail(Errc::io, "cannot read " + blob.string() + ": " + std::strerror(errno));
+    std::vector<char> buf(1024 * 1024);
+    while (true) {
+        auto n = ::read(in.get(), buf.data(), buf.size());
+        if (n < 0)
+            fail(Errc::io, "cannot read " + blob.string() + ": " + std::strerror(errno));
+        if (n == 0)
+            break;
+        if (::write(out.get(), buf.data(), static_cast<std::size_t>(n)) != n)
+            fail(Errc::io, "cannot write " + title + ": " + std::strerror(errno));
     }
+    if (durable)
+        ::fdatasync(out.get());
+}
+
+// Moves the staged items into `out`, all or nothing: each title that is not inside another
+// title's directory is renamed into place (what it replaces, with overwrite, is set aside
+// first); a failure puts back everything moved so far and removes the directories it made.
+std::vector<ExtractedItem> move_into_place(const SafeTree& items, const fs::path& out,
+                                           const fs::path& staging,
+                                           const std::vector<Descriptor>& layers, bool overwrite) {
+    std::vector<ExtractedItem> result;
+    std::vector<std::string> roots;
+    std::set<std::string> titles;
+    for (auto& l : layers)
+        titles.insert(l.title());
+    for (auto& t : titles) {
+        bool nested = false;
+        for (auto slash = t.find('/'); slash != std::string::npos; slash = t.find('/', slash + 1))
+            nested = nested || titles.contains(t.substr(0, slash));
+        if (!nested)
+            roots.push_back(t);
+    }
+    SafeTree target(out);
+    SafeTree aside(staging / "replaced");
+    struct Moved {
+        std::string name;
+        bool replaced;
+    };
+    std::vector<Moved> moved;
+    std::vector<std::string> made;
+    try {
+        for (auto& root : roots) {
+            for (auto& d : target.make_parents(root))
+                made.push_back(d);
+            auto [from_dir, from_leaf] = items.parent_of(root, false);
+            auto [to_dir, to_leaf] = target.parent_of(root, false);
+            struct stat st {};
+            bool replaced = ::fstatat(to_dir.get(), to_leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+            if (replaced) {
+                if (!overwrite)
+                    fail(Errc::conflict,
+                         (out / root).string() + " already exists; remove it or pass --overwrite");
+                auto [aside_dir, aside_leaf] = aside.parent_of(root, true);
+                if (::renameat(to_dir.get(), to_leaf.c_str(), aside_dir.get(),
+                               aside_leaf.c_str()) != 0)
+                    fail(Errc::io,
+                         "cannot replace " + (out / root).string() + ": " + std::strerror(errno));
+            }
+            if (::renameat(from_dir.get(), from_leaf.c_str(), to_dir.get(), to_leaf.c_str()) != 0) {
+                if (replaced) { // put the original back before giving up
+                    auto [aside_dir, aside_leaf] = aside.parent_of(root, false);
+                    ::renameat(aside_dir.get(), aside_leaf.c_str(), to_dir.get(), to_leaf.c_str());
+                }
+                fail(Errc::io,
+                     "cannot move " + root + " into " + out.string() + ": " + std::strerror(errno));
+            }
+            moved.push_back({root, replaced});
+        }
+    } catch (...) {
+        for (auto it = moved.rbegin(); it != moved.rend(); ++it) {
+            auto [from_dir, from_leaf] = items.parent_of(it->name, true);
+            auto [to_dir, to_leaf] = target.parent_of(it->name, false);
+            ::renameat(to_dir.get(), to_leaf.c_str(), from_dir.get(), from_leaf.c_str());
+            if (it->replaced) {
+                auto [aside_dir, aside_leaf] = aside.parent_of(it->name, false);
+                ::renameat(aside_dir.get(), aside_leaf.c_str(), to_dir.get(), to_leaf.c_str());
+            }
+        }
+        for (auto it = made.rbegin(); it != made.rend(); ++it)
+            ::unlinkat(target.root_fd(), it->c_str(), AT_REMOVEDIR);
+        throw;
+    }
+    for (auto& l : layers) {
+        struct stat st {};
+        auto [dir, leaf] = target.parent_of(l.title(), false);
+        bool directory = ::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                         S_ISDIR(st.st_mode);
+        result.push_back({l, out / l.title(), directory});
+    }
+    return result;
 }
 
 // Resumable failures keep the staging layout for the next run; others leave nothing.
@@ -187,34 +278,20 @@ Task<ExtractResult> pull_to_directory(ReadOnlyTarget& src, std::string_view refe
         }
     } remove_staging_layout{partials};
 
+    // Every layer into one staging tree, written without following a single link.
     StagingDir staging(out);
-    auto staged_path = [&](const Descriptor& layer) {
-        return staging.path() / "items" / layer.title();
-    };
+    SafeTree items(staging.path() / "items");
     for (auto& layer : layers) {
-        auto staged = staged_path(layer);
-        fs::create_directories(staged.parent_path());
         auto blob = staging_layout.blob_path(layer.digest);
         if (is_tar_layer(layer))
-            unpack_archive(blob, staged);
+            unpack_archive(blob, items, layer.title(),
+                           unpack_limits(layer.size, options.max_unpacked_size));
         else
-            place_blob(blob, staged, options.durable);
+            place_blob(blob, items, layer.title(), options.durable);
     }
+    items.verify_links(); // a later layer's link can change where an earlier one leads
 
-    // Everything verified: move into place.
-    for (auto& layer : layers) {
-        auto staged = staged_path(layer);
-        auto final_path = safe_join(out, layer.title(), "layer title");
-        fs::create_directories(final_path.parent_path());
-        bool directory = fs::is_directory(staged);
-        if (options.overwrite && fs::exists(fs::symlink_status(final_path)))
-            fs::remove_all(final_path);
-        fs::rename(staged, final_path, ec);
-        if (ec)
-            fail(Errc::io,
-                 "cannot move " + layer.title() + " into " + out.string() + ": " + ec.message());
-        result.items.push_back({layer, final_path, directory});
-    }
+    result.items = move_into_place(items, out, staging.path(), layers, options.overwrite);
     out_guard.armed = false;
     co_return result;
 }

@@ -18,6 +18,9 @@ namespace floe::artifact {
 struct ExtractOptions {
     bool overwrite = false; // replace files and directories that already exist
     bool durable = false;   // fdatasync files before they get their final names
+    // Cap on what one tar layer unpacks to; 0: 100 times its size, at least 256 MiB, at most
+    // 64 GiB.
+    std::uint64_t max_unpacked_size = 0;
 };
 
 struct ExtractedItem {

@@ -1,5 +1,8 @@
 #include "floe/artifact/pack.hpp"
 
+#include "floe/artifact/safe_path.hpp"
+#include "floe/core/printable.hpp"
+
 #include "floe/artifact/compiled_artifacts.hpp"
 #include "floe/core/error.hpp"
 #include "floe/core/media_types.hpp"
@@ -103,6 +106,10 @@ std::unique_ptr<PackedArtifact> pack(const std::vector<fs::path>& paths,
         auto title = path.filename().string();
         if (title.empty() || title == "." || title == "..")
             title = fs::absolute(path).lexically_normal().parent_path().filename().string();
+        if (has_control_characters(title))
+            fail(Errc::invalid_artifact, "the name '" + printable(title) +
+                                             "' contains control characters; rename it before "
+                                             "pushing");
         if (!titles.insert(title).second)
             fail(Errc::invalid_artifact, "two inputs are named '" + title +
                                              "'; rename one, or push their common directory");

@@ -1,19 +1,29 @@
 #include "floe/artifact/safe_path.hpp"
 
 #include "floe/core/error.hpp"
+#include "floe/core/printable.hpp"
 
 namespace floe::artifact {
 namespace fs = std::filesystem;
 
+bool has_control_characters(std::string_view name) {
+    for (unsigned char c : name)
+        if (c < 0x20 || c == 0x7f)
+            return true;
+    return false;
+}
+
 void check_relative_name(std::string_view name, std::string_view what) {
     auto bad = [&](const char* why) {
-        fail(Errc::unsafe_path, std::string(what) + " '" + std::string(name.substr(0, 200)) +
+        fail(Errc::unsafe_path, std::string(what) + " '" + printable(name.substr(0, 200)) +
                                     "' is refused: " + why + " (the artifact is unsafe to unpack)");
     };
     if (name.empty())
         bad("it is empty");
     if (name.find('\0') != std::string_view::npos)
         bad("it contains a NUL byte");
+    if (has_control_characters(name))
+        bad("it contains control characters");
     if (name.front() == '/')
         bad("it is an absolute path");
     if (name.find('\\') != std::string_view::npos)

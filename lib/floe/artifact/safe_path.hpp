@@ -8,6 +8,9 @@
 
 namespace floe::artifact {
 
+// C0 controls and DEL: terminal escapes, carriage returns, bells.
+bool has_control_characters(std::string_view name);
+
 // Throws Error(unsafe_path) with the reason. `what` says where the name came from.
 void check_relative_name(std::string_view name, std::string_view what);
 

@@ -1,12 +1,15 @@
 #include "floe/artifact/tar.hpp"
 
 #include "floe/artifact/safe_path.hpp"
+#include "floe/artifact/safe_tree.hpp"
 #include "floe/core/error.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <memory>
 #include <sys/stat.h>
@@ -124,7 +127,23 @@ void pack_directory(const fs::path& dir, const fs::path& out, Compression compre
     check(a.get(), archive_write_close(a.get()), "cannot finish " + out.string());
 }
 
-void unpack_archive(const fs::path& archive_path, const fs::path& dest) {
+UnpackLimits unpack_limits(std::uint64_t compressed, std::uint64_t max_unpacked) {
+    constexpr std::uint64_t MiB = 1024 * 1024;
+    UnpackLimits l;
+    l.max_entries = 1'000'000;
+    if (max_unpacked) {
+        l.max_bytes = max_unpacked;
+        return l;
+    }
+    const std::uint64_t ratio =
+        compressed > (64 * 1024 * MiB) / 100 ? 64 * 1024 * MiB : compressed * 100;
+    l.max_bytes =
+        std::min<std::uint64_t>(std::max<std::uint64_t>(ratio, 256 * MiB), 64 * 1024 * MiB);
+    return l;
+}
+
+void unpack_archive(const fs::path& archive_path, const SafeTree& tree, std::string_view prefix,
+                    const UnpackLimits& limits) {
     std::unique_ptr<archive, ArchiveReadDeleter> a(archive_read_new());
     archive_read_support_format_tar(a.get());
     archive_read_support_format_gnutar(a.get());
@@ -134,15 +153,20 @@ void unpack_archive(const fs::path& archive_path, const fs::path& dest) {
     if (archive_read_open_filename(a.get(), archive_path.c_str(), 1024 * 1024) != ARCHIVE_OK)
         fail(Errc::verification_failed,
              "layer is not a readable tar archive: " + archive_message(a.get()));
-    fs::create_directories(dest);
+    const std::string root(prefix);
+    tree.make_directories(root);
+    auto under = [&](const std::string& name) { return root + "/" + name; };
+    auto over_limit = [&](const std::string& what) {
+        fail(Errc::verification_failed,
+             "layer '" + root + "' unpacks to more than " + what +
+                 "; refusing it as a decompression bomb (raise the limit with "
+                 "--max-unpacked-size if the artifact is trusted)");
+    };
 
-    // libarchive's own guards too, on top of our checks: no "..", never write through a
-    // symlink. (Names are made absolute under dest by us, after checking them, so its
-    // no-absolute-paths guard cannot be used.)
-    std::unique_ptr<archive, ArchiveWriteDeleter> disk(archive_write_disk_new());
-    archive_write_disk_set_options(disk.get(), ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                   ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
+    // Links last: they are created once every file and directory is in place, each only when
+    // it provably stays inside (and never followed while writing).
+    std::vector<std::pair<std::string, std::string>> symlinks;
+    std::uint64_t written = 0, entries = 0;
     archive_entry* e = nullptr;
     while (true) {
         int rc = archive_read_next_header(a.get(), &e);
@@ -158,41 +182,60 @@ void unpack_archive(const fs::path& archive_path, const fs::path& dest) {
         if (name.empty() || name == ".")
             continue; // the archive's root directory entry
         check_relative_name(name, "tar entry");
+        if (++entries > limits.max_entries)
+            over_limit(std::to_string(limits.max_entries) + " entries");
         auto type = archive_entry_filetype(e);
-        if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
-            fail(Errc::unsafe_path,
-                 "tar entry '" + name + "' is a device, fifo or socket; refused");
-        if (type == AE_IFLNK) {
-            std::string target = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
-            if (!link_stays_inside(name, target))
-                fail(Errc::unsafe_path, "tar entry '" + name + "' is a symlink to '" + target +
-                                            "', outside the output directory; refused");
-        }
         if (const char* hard = archive_entry_hardlink(e)) {
             std::string target = hard;
+            while (target.starts_with("./"))
+                target.erase(0, 2);
             check_relative_name(target, "tar hard link target");
-            archive_entry_set_hardlink(e, (dest / target).c_str());
+            tree.link_file(under(name), under(target));
+            continue;
         }
-        auto full = safe_join(dest, name, "tar entry");
-        archive_entry_set_pathname(e, full.c_str());
-        archive_entry_set_perm(e, archive_entry_perm(e) & 0777); // no setuid/setgid/sticky
-        archive_entry_set_uid(e, ::getuid());
-        archive_entry_set_gid(e, ::getgid());
-        check(disk.get(), archive_write_header(disk.get(), e), "cannot extract " + name);
-        if (archive_entry_size(e) > 0 && type == AE_IFREG) {
+        if (type == AE_IFDIR) {
+            tree.make_directories(under(name), archive_entry_perm(e) & 0777);
+        } else if (type == AE_IFLNK) {
+            symlinks.emplace_back(name, archive_entry_symlink(e) ? archive_entry_symlink(e) : "");
+        } else if (type == AE_IFREG) {
+            // No setuid/setgid/sticky; always readable and writable by the owner.
+            auto fd = tree.create_file(under(name), (archive_entry_perm(e) & 0777) | 0600);
             const void* block;
             std::size_t size;
             la_int64_t offset;
-            while ((rc = archive_read_data_block(a.get(), &block, &size, &offset)) == ARCHIVE_OK)
-                check(disk.get(),
-                      static_cast<int>(archive_write_data_block(disk.get(), block, size, offset)),
-                      "cannot write " + name);
+            while ((rc = archive_read_data_block(a.get(), &block, &size, &offset)) == ARCHIVE_OK) {
+                auto end = static_cast<std::uint64_t>(offset) + size;
+                written += size;
+                if (written > limits.max_bytes || end > limits.max_bytes)
+                    over_limit(std::to_string(limits.max_bytes) + " bytes");
+                auto* p = static_cast<const char*>(block);
+                while (size > 0) {
+                    auto n = ::pwrite(fd.get(), p, size, static_cast<off_t>(offset));
+                    if (n < 0)
+                        fail(Errc::io, "cannot write " + name + ": " + std::strerror(errno));
+                    p += n;
+                    size -= static_cast<std::size_t>(n);
+                    offset += n;
+                }
+            }
             if (rc != ARCHIVE_EOF)
                 fail(Errc::verification_failed, "corrupt tar layer at '" + name + "'");
+            // A sparse file's trailing hole.
+            if (auto length = archive_entry_size(e); length > 0) {
+                if (static_cast<std::uint64_t>(length) > limits.max_bytes)
+                    over_limit(std::to_string(limits.max_bytes) + " bytes");
+                if (::ftruncate(fd.get(), length) != 0)
+                    fail(Errc::io, "cannot size " + name + ": " + std::strerror(errno));
+            }
+            struct timespec times[2] = {{0, UTIME_OMIT}, {archive_entry_mtime(e), 0}};
+            ::futimens(fd.get(), times);
+        } else {
+            fail(Errc::unsafe_path,
+                 "tar entry '" + name + "' is a device, fifo or socket; refused");
         }
-        check(disk.get(), archive_write_finish_entry(disk.get()), "cannot finish " + name);
     }
-    check(disk.get(), archive_write_close(disk.get()), "cannot finish extracting");
+    for (auto& [name, target] : symlinks)
+        tree.symlink(under(name), target);
 }
 
 } // namespace floe::artifact

@@ -2,6 +2,7 @@
 
 #include "floe/auth/challenge.hpp"
 #include "floe/core/error.hpp"
+#include "floe/core/printable.hpp"
 #include "floe/target/flight.hpp"
 
 #include <openssl/evp.h>
@@ -57,7 +58,15 @@ Authenticator::known_credentials(const std::string& registry,
 Task<std::optional<Credentials>>
 Authenticator::credentials_for(const std::string& registry,
                                const std::vector<std::string>& scopes) {
-    co_return co_await keychain_->resolve(registry, repository_of(scopes));
+    auto creds = co_await keychain_->resolve(registry, repository_of(scopes));
+    if (creds) { // whatever echoes them back (an error body, a redirect) never shows them
+        remember_secret(creds->password);
+        remember_secret(creds->identity_token);
+        remember_secret(creds->registry_token);
+        if (!creds->username.empty())
+            remember_secret(basic_authorization(creds->username, creds->password).substr(6));
+    }
+    co_return creds;
 }
 
 std::optional<Authenticator::Token> Authenticator::valid_token(const std::string& key) const {
@@ -212,6 +221,8 @@ Task<Authenticator::Token> Authenticator::fetch_token(const std::string& registr
              {resp.status, {}, http::redact(resp.url)});
     }
     auto answer = parse_token_answer(co_await resp.read_all(256 * 1024));
+    remember_secret(answer.token);
+    remember_secret(answer.refresh_token);
     // Renew a little early so a token never expires between the check and its use.
     auto lifetime = std::chrono::seconds(std::max<std::int64_t>(answer.expires_in - 10, 1));
     co_return Token{answer.token, started + lifetime};

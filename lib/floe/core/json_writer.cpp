@@ -6,7 +6,14 @@ namespace floe::json {
 
 void append_string(std::string& out, std::string_view s) {
     out.push_back('"');
-    for (unsigned char c : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        // C1 controls (U+0080..U+009F) escaped too: some terminals act on them.
+        if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0 &&
+            static_cast<unsigned char>(s[i + 1]) >= 0x80) {
+            out += fmt::format("\\u{:04x}", static_cast<unsigned char>(s[++i]));
+            continue;
+        }
         switch (c) {
         case '"':
             out += "\\\"";
@@ -30,7 +37,7 @@ void append_string(std::string& out, std::string_view s) {
             out += "\\f";
             break;
         default:
-            if (c < 0x20)
+            if (c < 0x20 || c == 0x7f)
                 out += fmt::format("\\u{:04x}", c);
             else
                 out.push_back(static_cast<char>(c));

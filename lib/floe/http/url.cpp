@@ -1,5 +1,7 @@
 #include "floe/http/url.hpp"
 
+#include "floe/core/printable.hpp"
+
 #include "floe/core/error.hpp"
 
 #include <boost/url/parse.hpp>
@@ -108,32 +110,11 @@ std::string percent_encode(std::string_view s) {
 }
 
 std::string redact(const Url& url) {
-    // Only query parameters known to be harmless are kept; signatures (X-Amz-Signature, sig, se),
-    // tokens and distribution's upload _state are replaced.
-    static constexpr std::string_view keep[] = {"digest", "mount",   "from",  "n",
-                                                "last",   "service", "scope", "artifactType"};
     auto q = url.target.find('?');
     if (q == std::string::npos)
         return url.str();
-    std::string out = url.scheme + "://" + url.host_header() + url.target.substr(0, q);
-    std::string_view query = std::string_view(url.target).substr(q + 1);
-    char sep = '?';
-    while (!query.empty()) {
-        auto amp = query.find('&');
-        auto pair = query.substr(0, amp);
-        auto eq = pair.find('=');
-        auto name = pair.substr(0, eq);
-        out += sep;
-        sep = '&';
-        bool ok = false;
-        for (auto k : keep)
-            ok = ok || name == k;
-        out += ok ? std::string(pair) : std::string(name) + "=<redacted>";
-        if (amp == std::string_view::npos)
-            break;
-        query.remove_prefix(amp + 1);
-    }
-    return out;
+    return url.scheme + "://" + url.host_header() + url.target.substr(0, q) + "?" +
+           redact_query(std::string_view(url.target).substr(q + 1));
 }
 
 } // namespace floe::http

@@ -1,5 +1,6 @@
 #include "floe/registry/registry.hpp"
 
+#include "floe/core/printable.hpp"
 #include "floe/registry/errors.hpp"
 
 #include <algorithm>
@@ -89,8 +90,9 @@ Task<void> Registry::expect(http::Response& response, std::string what, int expe
     diag.retry_after = response.headers.get("Retry-After").value_or("");
     for (auto& e : errors) {
         diag.registry_codes.push_back(e.code);
-        if (&e == &errors.front())
-            msg += " " + e.code + (e.message.empty() ? "" : " (" + e.message + ")");
+        if (&e == &errors.front()) // the registry's words: untrusted, kept short and inert
+            msg += " " + printable(e.code.substr(0, 64)) +
+                   (e.message.empty() ? "" : " (" + printable(e.message.substr(0, 300)) + ")");
     }
     if (code == Errc::denied)
         msg += "; the credentials do not grant this access";

@@ -17,38 +17,6 @@ bool is_manifest_type(const Descriptor& d) {
     return media_type::is_manifest_or_index(d.media_type);
 }
 
-// "bytes <first>-<last>/<total>" of a 206 answer.
-struct ContentRange {
-    std::uint64_t first = 0, last = 0;
-    std::optional<std::uint64_t> total;
-};
-
-std::optional<ContentRange> parse_content_range(std::string_view v) {
-    if (!v.starts_with("bytes "))
-        return std::nullopt;
-    v.remove_prefix(6);
-    auto dash = v.find('-');
-    auto slash = v.find('/');
-    if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash)
-        return std::nullopt;
-    ContentRange r;
-    auto number = [](std::string_view s, std::uint64_t& out) {
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-        return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-    };
-    if (!number(v.substr(0, dash), r.first) ||
-        !number(v.substr(dash + 1, slash - dash - 1), r.last) || r.last < r.first)
-        return std::nullopt;
-    auto total = v.substr(slash + 1);
-    if (total != "*") {
-        std::uint64_t t = 0;
-        if (!number(total, t))
-            return std::nullopt;
-        r.total = t;
-    }
-    return r;
-}
-
 // A blob's bytes [at, end) that survives a lost connection: it asks again from the byte it
 // reached (Range), under one retry budget for the whole blob, so a stalled or flaky source
 // costs a bounded number of attempts however the failures fall.

@@ -41,6 +41,32 @@ std::optional<std::uint64_t> bytes_received(std::optional<std::string_view> rang
 
 namespace floe::registry {
 
+std::optional<ContentRange> parse_content_range(std::string_view v) {
+    if (!v.starts_with("bytes "))
+        return std::nullopt;
+    v.remove_prefix(6);
+    auto dash = v.find('-');
+    auto slash = v.find('/');
+    if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash)
+        return std::nullopt;
+    ContentRange r;
+    auto number = [](std::string_view s, std::uint64_t& out) {
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+        return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+    };
+    if (!number(v.substr(0, dash), r.first) ||
+        !number(v.substr(dash + 1, slash - dash - 1), r.last) || r.last < r.first)
+        return std::nullopt;
+    auto total = v.substr(slash + 1);
+    if (total != "*") {
+        std::uint64_t t = 0;
+        if (!number(total, t))
+            return std::nullopt;
+        r.total = t;
+    }
+    return r;
+}
+
 UploadMachine::UploadMachine(std::optional<std::uint64_t> size, std::uint64_t chunk_size,
                              bool digest_known)
     : size_(size), chunk_size_(chunk_size), digest_known_(digest_known) {}

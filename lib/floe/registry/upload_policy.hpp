@@ -1,5 +1,6 @@
-// Decisions of the upload protocol as pure code (no I/O): how big a chunk is, where the registry
-// says an upload stands, and the upload state machine that says which request comes next.
+// Decisions of the transfer protocol as pure code (no I/O): how big a chunk is, where the registry
+// says an upload stands, what range a 206 holds, and the upload state machine that says which
+// request comes next.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,13 @@ std::uint64_t effective_chunk_size(std::uint64_t requested,
 // "bytes=0-1023" is accepted too; absent or "0-0" with nothing stored means 0). nullopt for a
 // malformed header.
 std::optional<std::uint64_t> bytes_received(std::optional<std::string_view> range_header);
+
+// The Content-Range of a 206 answer: "bytes <first>-<last>/<total>" (total may be "*").
+struct ContentRange {
+    std::uint64_t first = 0, last = 0;
+    std::optional<std::uint64_t> total;
+};
+std::optional<ContentRange> parse_content_range(std::string_view header);
 
 // One blob upload (distribution spec, "pushing blobs"): the caller performs the step next()
 // returns and reports how it went; the machine decides what follows.
