@@ -6,11 +6,13 @@ Task<http::Response> AuthTransport::send(http::Call& call) {
     auto origin = origin_();
     std::optional<std::string> authorization;
     bool answered_challenge = false;
+    bool streamed = false; // the body was read from a stream, which cannot be replayed here
     while (true) {
         auto make = call.make;
         http::Call signed_call = call;
         signed_call.make = [&]() {
             auto r = make();
+            streamed = r.stream != nullptr;
             // Credentials belong to the registry's origin and go nowhere else (a Location on
             // another host, object storage behind a redirect).
             if (!authorization && r.url.origin() == origin)
@@ -28,6 +30,9 @@ Task<http::Response> AuthTransport::send(http::Call& call) {
         if (!next)
             co_return resp;
         co_await resp.discard();
+        if (streamed) // the caller continues from where the registry stands, signed anew
+            fail(Errc::network, "the registry asked for fresh credentials in the middle of an "
+                                "upload; continuing with them");
         authorization = std::move(next);
     }
 }

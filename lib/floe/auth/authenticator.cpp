@@ -125,10 +125,7 @@ Task<std::optional<std::string>> Authenticator::on_unauthorized(
                           bearer_challenge->param("service")};
         if (state.realm.empty())
             fail(Errc::protocol, "registry " + registry + " asked for a token without a realm");
-        auto realm = http::Url::parse(state.realm);
-        if (url.is_https() && !realm.is_https())
-            fail(Errc::protocol, "registry " + registry + " sent a token realm over plain http (" +
-                                     http::redact(realm) + "); refusing to send credentials there");
+        state.realm = url.follow(state.realm).str(); // http(s) only, no downgrade from https
         origins_[url.origin()] = state;
         std::vector<std::string> challenge_scopes;
         if (auto s = bearer_challenge->param("scope"); !s.empty())

@@ -12,19 +12,19 @@
 namespace floe::http {
 namespace {
 
-Url from_boost(const boost::urls::url_view& u, std::string_view text) {
+// `bad`: the error for a URL floe cannot use (invalid_argument for the user's, protocol for one a
+// registry sent).
+Url from_boost(const boost::urls::url_view& u, std::string_view text, Errc bad) {
     Url out;
     out.scheme = std::string(u.scheme());
     if (out.scheme != "http" && out.scheme != "https")
-        fail(Errc::invalid_argument,
-             "unsupported URL scheme in '" + std::string(text.substr(0, 100)) + "'");
+        fail(bad, "unsupported URL scheme in '" + printable(text.substr(0, 100)) + "'");
     if (u.has_userinfo())
-        fail(Errc::invalid_argument, "URLs with embedded credentials are refused");
+        fail(bad, "URLs with embedded credentials are refused");
     out.host = u.host_type() == boost::urls::host_type::ipv6 ? std::string(u.encoded_host_address())
                                                              : std::string(u.encoded_host());
     if (out.host.empty())
-        fail(Errc::invalid_argument,
-             "URL without a host: '" + std::string(text.substr(0, 100)) + "'");
+        fail(bad, "URL without a host: '" + printable(text.substr(0, 100)) + "'");
     out.port = u.has_port() ? std::string(u.port()) : (out.scheme == "https" ? "443" : "80");
     out.target = std::string(u.encoded_path());
     if (out.target.empty())
@@ -39,8 +39,8 @@ Url from_boost(const boost::urls::url_view& u, std::string_view text) {
 Url Url::parse(std::string_view text) {
     auto r = boost::urls::parse_absolute_uri(text);
     if (!r)
-        fail(Errc::invalid_argument, "malformed URL '" + std::string(text.substr(0, 100)) + "'");
-    return from_boost(*r, text);
+        fail(Errc::invalid_argument, "malformed URL '" + printable(text.substr(0, 100)) + "'");
+    return from_boost(*r, text, Errc::invalid_argument);
 }
 
 Url Url::resolve(std::string_view location) const {
@@ -48,14 +48,22 @@ Url Url::resolve(std::string_view location) const {
     auto base = boost::urls::parse_absolute_uri(self);
     auto ref = boost::urls::parse_uri_reference(location);
     if (!base || !ref)
-        fail(Errc::protocol, "the registry sent a malformed Location '" +
-                                 std::string(location.substr(0, 100)) + "'");
+        fail(Errc::protocol,
+             "the registry sent a malformed Location '" + printable(location.substr(0, 100)) + "'");
     boost::urls::url dest;
     auto rv = boost::urls::resolve(*base, *ref, dest);
     if (!rv)
         fail(Errc::protocol,
-             "cannot resolve Location '" + std::string(location.substr(0, 100)) + "'");
-    return from_boost(dest, location);
+             "cannot resolve Location '" + printable(location.substr(0, 100)) + "'");
+    return from_boost(dest, location, Errc::protocol);
+}
+
+Url Url::follow(std::string_view location) const {
+    auto next = resolve(location);
+    if (is_https() && !next.is_https())
+        fail(Errc::protocol, "the registry sent a plain-http location (" + redact(next) +
+                                 ") from an https one; refusing to follow it");
+    return next;
 }
 
 std::string Url::origin() const {

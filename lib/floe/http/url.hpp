@@ -14,8 +14,12 @@ struct Url {
 
     // Throws Error(invalid_argument) for anything but an absolute http(s) URL.
     static Url parse(std::string_view text);
-    // A Location header value (absolute, or relative to this URL) as an absolute URL.
+    // A Location header value (absolute, or relative to this URL) as an absolute URL; a scheme
+    // other than http(s) is Errc::protocol.
     Url resolve(std::string_view location) const;
+    // The one check for every URL a registry hands back (redirects, upload Locations, token
+    // realms, Link pages): resolve() plus no downgrade from https to plain http.
+    Url follow(std::string_view location) const;
 
     bool is_https() const { return scheme == "https"; }
     // "https://host:port": credentials are only ever sent back to the same origin.

@@ -170,11 +170,7 @@ http::Url RemoteTarget::checked_location(const http::Response& resp) const {
     if (!location)
         fail(Errc::protocol, "the registry " + registry_->host() + " answered HTTP " +
                                  std::to_string(resp.status) + " without a Location");
-    auto url = resp.url.resolve(*location);
-    if (resp.url.is_https() && !url.is_https())
-        fail(Errc::protocol,
-             "the registry sent a plain-http upload location; refusing to upload there");
-    return url;
+    return resp.url.follow(*location);
 }
 
 Task<bool> RemoteTarget::exists(const Descriptor& desc) {
@@ -201,7 +197,18 @@ Task<http::Response> RemoteTarget::request_blob(const Descriptor& desc, std::uin
                         return r;
                     },
                     scopes_, true, &budget};
-    auto resp = co_await registry_->send(call);
+    std::optional<http::Response> answer;
+    try {
+        answer = co_await registry_->send(call);
+    } catch (const Error& e) {
+        if (e.errc() != Errc::too_large)
+            throw;
+        // More bytes announced than the blob has: the content is not what was asked for.
+        fail(Errc::verification_failed, "the registry " + describe() +
+                                            " announces more bytes for " + desc.digest.str() +
+                                            " than its size " + std::to_string(desc.size));
+    }
+    auto resp = std::move(*answer);
     if (resp.status == 404) {
         co_await Registry::expect(resp, "blob " + desc.digest.str() + " not found in " + describe(),
                                   0);
@@ -566,7 +573,7 @@ Task<TagPage> RemoteTarget::list_tags(const std::optional<std::string>& cursor,
         }
     if (auto next = link ? next_link(*link) : std::nullopt) {
         // The next page stays on this registry: an absolute link elsewhere is refused.
-        auto url = resp.url.resolve(*next);
+        auto url = resp.url.follow(*next);
         if (url.origin() != resp.url.origin())
             fail(Errc::protocol, "the tag list of " + describe() + " links to another host");
         page.next = url.target;
@@ -620,7 +627,7 @@ Task<std::vector<Descriptor>> RemoteTarget::referrers(const Descriptor& subject,
                 out.push_back(m);
         target.clear();
         if (auto next = link ? next_link(*link) : std::nullopt) {
-            auto url = resp.url.resolve(*next);
+            auto url = resp.url.follow(*next);
             if (url.origin() != resp.url.origin())
                 fail(Errc::protocol,
                      "the referrers list of " + describe() + " links to another host");

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace floe {
@@ -75,6 +76,59 @@ Task<std::vector<std::string>> all_tags(TagLister& lister, std::size_t page_size
 Task<std::unique_ptr<BlobReader>> MemorySource::open(std::uint64_t offset) {
     co_return std::make_unique<MemoryReader>(
         bytes_.substr(std::min<std::size_t>(offset, bytes_.size())));
+}
+
+namespace {
+
+FileSource::Snapshot snapshot_of(int fd, const std::string& path) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        fail(Errc::io, "cannot stat " + path + ": " + std::strerror(errno));
+    return {static_cast<std::uint64_t>(st.st_size), static_cast<std::uint64_t>(st.st_ino),
+            static_cast<std::uint64_t>(st.st_dev),
+            std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+            std::int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
+}
+
+// Reads a file and, at its end, checks that the file is still the one first seen.
+class CheckedFileReader final : public BlobReader {
+  public:
+    CheckedFileReader(std::string path, std::uint64_t offset,
+                      std::optional<FileSource::Snapshot>& first)
+        : path_(std::move(path)), inner_(path_, offset), first_(first), pos_(offset) {
+        auto now = snapshot_of(inner_.fd(), path_);
+        if (!first_)
+            first_ = now;
+        else if (now != *first_)
+            changed();
+    }
+    Task<std::size_t> read(std::span<std::byte> buf) override {
+        auto n = co_await inner_.read(buf);
+        pos_ += n;
+        // At the last byte (readers above may never ask past it) or the end: still the same?
+        if ((n == 0 || pos_ >= first_->size) && snapshot_of(inner_.fd(), path_) != *first_)
+            changed();
+        co_return n;
+    }
+
+  private:
+    [[noreturn]] void changed() const {
+        fail(Errc::io, path_ + " changed while it was being pushed (its size, inode or times "
+                               "moved); nothing was tagged: push again once it is complete");
+    }
+    std::string path_;
+    FileReader inner_;
+    std::optional<FileSource::Snapshot>& first_;
+    std::uint64_t pos_;
+};
+
+} // namespace
+
+Task<std::unique_ptr<BlobReader>> FileSource::open(std::uint64_t offset) {
+    auto reader = std::make_unique<CheckedFileReader>(path_, offset, first_);
+    if (first_->size != size_)
+        fail(Errc::io, path_ + " changed size since it was packed; push again once it is complete");
+    co_return reader;
 }
 
 Task<std::unique_ptr<BlobReader>> FetchSource::open_range(std::uint64_t offset,

@@ -224,24 +224,33 @@ class FileReader final : public BlobReader {
     FileReader(const FileReader&) = delete;
     FileReader& operator=(const FileReader&) = delete;
     Task<std::size_t> read(std::span<std::byte> buf) override;
+    int fd() const { return fd_; }
 
   private:
     int fd_ = -1;
     std::string path_;
 };
 
-// A local file as a source.
+// A local file as a source, for content hashed while it is sent: what the file looked like
+// (size, inode, mtime, ctime) when first opened is checked again whenever a reader reaches its
+// end, so a file rewritten in place during the push fails it (Errc::io) before any manifest
+// names content that never existed on disk.
 class FileSource final : public BlobSource {
   public:
     FileSource(std::string path, std::uint64_t size) : path_(std::move(path)), size_(size) {}
     std::optional<std::uint64_t> size() const override { return size_; }
-    Task<std::unique_ptr<BlobReader>> open(std::uint64_t offset) override {
-        co_return std::make_unique<FileReader>(path_, offset);
-    }
+    Task<std::unique_ptr<BlobReader>> open(std::uint64_t offset) override;
+
+    struct Snapshot {
+        std::uint64_t size = 0, inode = 0, device = 0;
+        std::int64_t mtime_ns = 0, ctime_ns = 0;
+        friend bool operator==(const Snapshot&, const Snapshot&) = default;
+    };
 
   private:
     std::string path_;
     std::uint64_t size_;
+    std::optional<Snapshot> first_;
 };
 
 // A blob in another Target as a source (what the copy engine hands to a destination).
