@@ -32,6 +32,12 @@ from registry import start_registry
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "faultproxy"))
 from faultproxy import FaultProxy  # noqa: E402
 
+def pytest_configure(config):
+    # Long fault and kill campaigns: run once (scripts/test.sh leaves them out of the sanitizer
+    # pass, which repeats the suite under ASan/UBSan).
+    config.addinivalue_line("markers", "heavy: a long fault-injection or kill campaign")
+
+
 # Variables that must come only from the test, never from the developer's shell.
 _FLOE_VARS = ("FLOE_REGISTRY_USERNAME", "FLOE_REGISTRY_PASSWORD",
               "FLOE_REGISTRY_TOKEN", "FLOE_CA_FILE")

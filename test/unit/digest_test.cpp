@@ -38,3 +38,31 @@ TEST_CASE("digest parsing accepts exactly algorithm:lowercase-hex of the right l
         CHECK_THROWS_AS(Digest::parse(bad), Error);
     }
 }
+
+#include "floe/core/printable.hpp"
+
+TEST_CASE("printable: control characters escaped, UTF-8 kept, C1 escaped") {
+    using floe::printable;
+    CHECK(printable("plain text") == "plain text");
+    CHECK(printable("a\x1b[2Kb") == "a\\x1b[2Kb");
+    CHECK(printable("bell\x07\r\n") == "bell\\x07\\x0d\\x0a");
+    CHECK(printable("größe") == "größe");
+    CHECK(printable("\xc2\x9b"
+                    "31m") == "\\xc2\\x9b31m"); // C1 CSI as UTF-8
+    CHECK(printable("\xff") == "\\xff");
+    CHECK(printable("\x7f") == "\\x7f");
+}
+
+TEST_CASE("secrets and signed URLs are redacted wherever they appear") {
+    floe::remember_secret("hunter2-password");
+    floe::remember_secret("abc"); // too short to redact safely: ignored
+    CHECK(floe::redact_secrets("denied: user:hunter2-password!") == "denied: user:<redacted>!");
+    CHECK(floe::redact_secrets("abc") == "abc");
+    CHECK(floe::redact_urls("see https://s3/x?X-Amz-Signature=SIG&digest=sha256:1 now") ==
+          "see https://s3/x?X-Amz-Signature=<redacted>&digest=sha256:1 now");
+    // Already redacted text stays as it is.
+    auto once = floe::redact_urls("https://s3/x?a=1&b=2");
+    CHECK(floe::redact_urls(once) == once);
+    CHECK(floe::scrub("\x1b]0;t\x07 https://h/p?token=T") ==
+          "\\x1b]0;t\\x07 https://h/p?token=<redacted>");
+}

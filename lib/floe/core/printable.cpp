@@ -118,10 +118,18 @@ std::string redact_urls(std::string_view text) {
             i = http + 4;
             continue;
         }
-        // The URL runs to the next space, quote or angle bracket.
-        auto end = text.find_first_of(" \t\"'<>)", http);
-        if (end == std::string_view::npos)
-            end = text.size();
+        // The URL runs to the next space, quote or angle bracket (a "<redacted>" already in it
+        // is part of it).
+        auto end = http;
+        while (end < text.size()) {
+            if (text.substr(end).starts_with("<redacted>")) {
+                end += 10;
+                continue;
+            }
+            if (std::string_view(" \t\"'<>)").find(text[end]) != std::string_view::npos)
+                break;
+            ++end;
+        }
         auto url = text.substr(http, end - http);
         out.append(text.substr(i, http - i));
         if (auto q = url.find('?'); q != std::string_view::npos) {

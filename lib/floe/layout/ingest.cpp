@@ -129,7 +129,9 @@ Task<void> receive_blob(BlobSource& source, const Descriptor& blob, PartialFile&
                                                 "; the content is corrupt");
         }
     }
-    const bool had_partial = file.size() > 0;
+    // A mismatch gets one more try from byte zero: the bytes kept from an earlier run may be
+    // the bad ones, or one flipped on the way (a faulty proxy); a blob that is corrupt at the
+    // source fails twice.
     for (int attempt = 0;; ++attempt) {
         std::string failure;
         try {
@@ -143,7 +145,7 @@ Task<void> receive_blob(BlobSource& source, const Descriptor& blob, PartialFile&
                 throw; // network failures keep the partial file for the next run
             failure = e.what();
         }
-        if (attempt == 0 && had_partial) { // maybe the old bytes were bad: once more from zero
+        if (attempt == 0) {
             file.truncate();
             continue;
         }

@@ -18,7 +18,8 @@ http::Url Registry::endpoint(std::string_view target) const {
 }
 
 // https everywhere, except: --plain-http, or a loopback registry that does not speak TLS (the
-// common local test setup), found by trying https first.
+// common local test setup), found by trying https first. The probes go through the observed
+// bottom of the stack (so -v shows them); the plain-http one is retried like any request.
 Task<void> Registry::choose_scheme() {
     if (!scheme_.empty())
         co_return;
@@ -31,11 +32,17 @@ Task<void> Registry::choose_scheme() {
         scheme_ = "https";
         co_return;
     }
+    auto probe = [this](const char* scheme) {
+        return http::Call{[this, scheme] {
+            http::Request r;
+            r.url = http::Url::parse(std::string(scheme) + "://" + host_ + "/v2/");
+            return r;
+        }};
+    };
     std::optional<Error> tls_error;
     try {
-        http::Request ping;
-        ping.url = http::Url::parse("https://" + host_ + "/v2/");
-        auto resp = co_await client_.send(std::move(ping));
+        auto call = probe("https");
+        auto resp = co_await wire_.send(call);
         co_await resp.discard();
         scheme_ = "https";
         co_return;
@@ -46,30 +53,74 @@ Task<void> Registry::choose_scheme() {
         tls_error = e;
     }
     // A TLS server answers plain http with 400: then the TLS error is the one to report.
-    int status = 0;
-    std::optional<std::string> retry_after;
-    try {
-        http::Request ping;
-        ping.url = http::Url::parse("http://" + host_ + "/v2/");
-        auto resp = co_await client_.send(std::move(ping));
-        status = resp.status;
-        retry_after = resp.headers.get("Retry-After");
-        co_await resp.discard();
-    } catch (const Error& e) {
-        if (e.errc() == Errc::cancelled)
-            throw;
-        // no answer over plain http either: the TLS error is the one to report
+    http::RetryBudget budget(options_.retry);
+    while (true) {
+        std::optional<Error> lost;
+        int status = 0;
+        std::optional<std::string> retry_after;
+        try {
+            auto call = probe("http");
+            call.attempt = budget.attempt();
+            auto resp = co_await wire_.send(call);
+            status = resp.status;
+            retry_after = resp.headers.get("Retry-After");
+            co_await resp.discard();
+        } catch (const Error& e) {
+            if (e.errc() != Errc::network)
+                throw;
+            lost = e;
+        }
+        if (status == 400)
+            throw *tls_error;
+        if (status != 0 && !http::is_retryable_status(status)) {
+            scheme_ = "http";
+            co_return;
+        }
+        co_await http::throw_if_cancelled();
+        if (!budget.allow_another()) {
+            if (status != 0) { // busy for good: let the real request meet it
+                scheme_ = "http";
+                co_return;
+            }
+            // Neither spoke: say what each attempt met, in one line.
+            fail(Errc::network, "cannot reach " + host_ + " over https (" + tls_error->what() +
+                                    ") nor over plain http (" + lost->what() + ")");
+        }
+        co_await sleep_for(budget.next_delay(retry_after));
     }
-    if (status == 0 || status == 400)
-        throw *tls_error;
-    if (http::is_retryable_status(status)) // busy: it said so, so wait before the real request
-        co_await sleep_for(options_.retry.delay(2, retry_after));
-    scheme_ = "http";
 }
 
 Task<http::Response> Registry::send(http::Call& call) {
     co_await choose_scheme();
     co_return co_await retrying_.send(call);
+}
+
+Task<Registry::Document> Registry::fetch_document(http::Call& call, std::string what,
+                                                  std::size_t cap, int tolerated) {
+    http::RetryBudget budget(options_.retry);
+    call.budget = &budget;
+    while (true) {
+        std::optional<Error> lost;
+        try {
+            auto resp = co_await send(call);
+            Document doc{resp.status, resp.headers, resp.url, {}};
+            if (tolerated && resp.status == tolerated) {
+                co_await resp.discard();
+                co_return doc;
+            }
+            co_await expect(resp, what, 200);
+            doc.body = co_await resp.read_all(cap);
+            co_return doc;
+        } catch (const Error& e) {
+            if (!http::is_retryable(e))
+                throw;
+            lost = e;
+        }
+        co_await http::throw_if_cancelled();
+        if (!budget.allow_another())
+            throw *lost;
+        co_await sleep_for(budget.next_delay());
+    }
 }
 
 Task<void> Registry::expect(http::Response& response, std::string what, int expected, int also,

@@ -35,6 +35,18 @@ class Registry {
     // The URL of an API path, once the scheme is known (inside a Call's `make`).
     http::Url endpoint(std::string_view target) const;
 
+    // A small document (a manifest, a tag list, a referrers index) whose request and body are
+    // retried together under one budget: a body cut mid-way is asked for again. `tolerated`
+    // (e.g. 404) comes back with an empty body instead of failing.
+    struct Document {
+        int status = 0;
+        http::Fields headers;
+        http::Url url;
+        std::string body;
+    };
+    Task<Document> fetch_document(http::Call& call, std::string what, std::size_t cap,
+                                  int tolerated = 0);
+
     // Returns when the answer has one of the expected statuses (0 stands for none); otherwise
     // reads its (small) error body and throws the Error it stands for, prefixed by `what`.
     static Task<void> expect(http::Response& response, std::string what, int expected, int also = 0,

@@ -508,15 +508,17 @@ Task<Descriptor> RemoteTarget::resolve(std::string_view reference) {
 
 Task<std::string> RemoteTarget::get_manifest(std::string_view reference, std::string what) {
     auto call = api_call("GET", path("manifests", reference), max_manifest_bytes, true);
-    auto resp = co_await registry_->send(call);
-    co_await Registry::expect(resp, std::move(what), 200);
-    co_return co_await resp.read_all(max_manifest_bytes);
+    auto doc = co_await registry_->fetch_document(call, std::move(what), max_manifest_bytes);
+    co_return std::move(doc.body);
 }
 
 Task<std::string> RemoteTarget::read_manifest(const Descriptor& desc) {
+    if (last_manifest_ && last_manifest_->first == desc.digest) // resolve, check, copy: one GET
+        co_return last_manifest_->second;
     auto bytes = co_await get_manifest(
         desc.digest.str(), "cannot read manifest " + desc.digest.str() + " from " + describe());
     verify_bytes(desc, bytes, "manifest from " + describe());
+    last_manifest_.emplace(desc.digest, bytes);
     co_return bytes;
 }
 
@@ -551,15 +553,13 @@ Task<TagPage> RemoteTarget::list_tags(const std::optional<std::string>& cursor,
     auto target =
         cursor ? *cursor : "/v2/" + repository_ + "/tags/list?n=" + std::to_string(page_size);
     auto call = api_call("GET", target, 4 * 1024 * 1024);
-    auto resp = co_await registry_->send(call);
+    auto resp = co_await registry_->fetch_document(call, "cannot list tags of " + describe(),
+                                                   4 * 1024 * 1024, 404);
     TagPage page;
-    if (resp.status == 404) { // no repository: no tags
-        co_await resp.discard();
+    if (resp.status == 404) // no repository: no tags
         co_return page;
-    }
-    co_await Registry::expect(resp, "cannot list tags of " + describe(), 200);
     auto link = resp.headers.get("Link");
-    auto body = co_await resp.read_all(4 * 1024 * 1024);
+    auto& body = resp.body;
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     simdjson::dom::array list;
@@ -599,9 +599,10 @@ Task<std::vector<Descriptor>> RemoteTarget::referrers(const Descriptor& subject,
                             return r;
                         },
                         scopes_};
-        auto resp = co_await registry_->send(call);
+        auto resp = co_await registry_->fetch_document(
+            call, "cannot list the referrers of " + subject.digest.str() + " in " + describe(),
+            max_manifest_bytes, 404);
         if (resp.status == 404 && page == 0) {
-            co_await resp.discard();
             // No referrers API: the tag schema (sha256-<hex>) holds an index of them.
             auto fallback =
                 std::string(subject.digest.algorithm_name()) + "-" + subject.digest.hex();
@@ -617,11 +618,11 @@ Task<std::vector<Descriptor>> RemoteTarget::referrers(const Descriptor& subject,
             }
             co_return out;
         }
-        co_await Registry::expect(
-            resp, "cannot list the referrers of " + subject.digest.str() + " in " + describe(),
-            200);
+        if (resp.status == 404)
+            fail(Errc::protocol, "a later page of the referrers of " + subject.digest.str() +
+                                     " in " + describe() + " is gone");
         auto link = resp.headers.get("Link");
-        auto index = parse_index(co_await resp.read_all(max_manifest_bytes));
+        auto index = parse_index(resp.body);
         for (auto& m : index.manifests)
             if (artifact_type.empty() || m.artifact_type == artifact_type)
                 out.push_back(m);

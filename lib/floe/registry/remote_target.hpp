@@ -56,6 +56,7 @@ class RemoteTarget final : public Target,
     std::string repository_;
     std::vector<std::string> scopes_;
     std::uint64_t chunk_size_;
+    std::optional<std::pair<Digest, std::string>> last_manifest_; // verified, by digest
 };
 
 } // namespace floe::registry
