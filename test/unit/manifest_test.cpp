@@ -102,3 +102,11 @@ TEST_CASE("json writer escapes") {
         .end_object();
     CHECK(w.str() == R"({"a":1,"b":["x",true]})");
 }
+
+TEST_CASE("a document that is both a manifest and an index is refused (CVE-2021-41190)") {
+    std::string both =
+        R"({"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[],"manifests":[]})";
+    CHECK_THROWS_AS(parse_manifest(both), Error);
+    CHECK_THROWS_AS(parse_index(both), Error);
+    CHECK(sniff_media_type(both).empty());
+}

@@ -79,6 +79,17 @@ TEST_CASE("malformed references fail with invalid_reference") {
     }
 }
 
+TEST_CASE("registry hosts are real host names (fuzzer findings)") {
+    for (auto text :
+         {"../x", "./x", "-.-/x", "a..b/x", "[a b]:99/x", "[x]:/x", "h:99999/x", "h:0/x"}) {
+        CAPTURE(text);
+        CHECK_THROWS_AS(Reference::parse(std::string(text) + ":1"), Error);
+    }
+    CHECK(Reference::parse("[::1]:5000/x:1").registry == "[::1]:5000");
+    CHECK(Reference::parse("my-registry.example.com:65535/x:1").registry ==
+          "my-registry.example.com:65535");
+}
+
 TEST_CASE("tag and repository grammar") {
     CHECK(is_valid_tag("v1.2.3-rc.1"));
     CHECK(is_valid_tag("_x"));

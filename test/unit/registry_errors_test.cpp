@@ -160,3 +160,22 @@ TEST_CASE("Content-Range of a 206") {
     CHECK_FALSE(parse_content_range("bytes 0-9/ten"));
     CHECK_FALSE(parse_content_range("bytes 0-99999999999999999999999/1"));
 }
+
+TEST_CASE("hostile numbers from a registry") {
+    CHECK_FALSE(bytes_received("0-18446744073709551615")); // would overflow to 0
+    CHECK(effective_chunk_size(1024, "18446744073709551615") == max_chunk_size);
+    UploadMachine m(std::nullopt, 1ull << 40, false); // --chunk-size 1T, unknown length
+    m.opened(1ull << 40);
+    CHECK(m.next().length == max_chunk_size); // never held in memory whole
+}
+
+TEST_CASE("upload machine: a lost status check keeps where the lost chunk ended") {
+    UploadMachine m(10, 4, true);
+    m.opened(4);
+    m.failed(); // the first chunk [0,4) was cut
+    CHECK(m.next().op == Op::ask);
+    m.failed(); // and the status check too
+    m.told(4);  // the registry did get the whole chunk: believable, not a restart
+    CHECK(m.next().op == Op::send);
+    CHECK(m.next().offset == 4);
+}

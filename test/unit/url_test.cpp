@@ -61,3 +61,31 @@ TEST_CASE("loopback detection") {
     CHECK_FALSE(is_loopback_host("10.0.0.1"));
     CHECK_FALSE(is_loopback_host("127.example.com")); // a name, not an address
 }
+
+TEST_CASE("URLs a registry hands back: the one check (fuzzer findings included)") {
+    auto base = Url::parse("https://r.example/v2/a/blobs/uploads/");
+    CHECK(base.follow("/v2/a/blobs/uploads/x?_state=1").str() ==
+          "https://r.example/v2/a/blobs/uploads/x?_state=1");
+    auto code = [&](const char* location) {
+        try {
+            base.follow(location);
+        } catch (const Error& e) {
+            return e.errc();
+        }
+        return Errc::ok;
+    };
+    CHECK(code("http://r.example/x") == Errc::protocol); // downgrade
+    CHECK(code("file:///etc/passwd") == Errc::protocol); // not http(s)
+    CHECK(code("//h:/x") == Errc::protocol);             // empty port
+    CHECK(code("http://h:1p") == Errc::protocol);        // a path without '/'
+    CHECK(code("https://r.io:443evil/x") == Errc::protocol);
+    CHECK(code("//[v1.:]/") == Errc::protocol); // IPvFuture
+    CHECK(Url::parse("http://h/").follow("http://other/").host == "other");
+}
+
+TEST_CASE("loopback means a real dotted quad") {
+    CHECK_FALSE(is_loopback_host("127..."));
+    CHECK_FALSE(is_loopback_host("127.0.0.999"));
+    CHECK_FALSE(is_loopback_host("127.0.0.1.evil"));
+    CHECK(is_loopback_host("127.255.255.254"));
+}

@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 namespace floe::auth {
 namespace {
 
@@ -221,7 +223,8 @@ Task<Authenticator::Token> Authenticator::fetch_token(const std::string& registr
     remember_secret(answer.token);
     remember_secret(answer.refresh_token);
     // Renew a little early so a token never expires between the check and its use.
-    auto lifetime = std::chrono::seconds(std::max<std::int64_t>(answer.expires_in - 10, 1));
+    auto lifetime =
+        std::chrono::seconds(std::clamp<std::int64_t>(answer.expires_in - 10, 1, 86400));
     co_return Token{answer.token, started + lifetime};
 }
 

@@ -136,6 +136,10 @@ Manifest parse_manifest(std::string_view bytes) {
     if (!m.media_type.empty() && !media_type::is_manifest(m.media_type))
         bad("mediaType '" + m.media_type + "' is not an image manifest");
     m.artifact_type = get_string(root, "artifactType", false, "manifest");
+    // A document that is both a manifest and an index means different things to different
+    // clients (CVE-2021-41190): refused.
+    if (root["manifests"].error() != simdjson::NO_SUCH_FIELD)
+        bad("manifest also has \"manifests\"; ambiguous document refused");
     auto config = root["config"];
     if (config.error() == simdjson::NO_SUCH_FIELD)
         bad("manifest has no \"config\"");
@@ -162,6 +166,9 @@ Index parse_index(std::string_view bytes) {
     if (!idx.media_type.empty() && !media_type::is_index(idx.media_type))
         bad("mediaType '" + idx.media_type + "' is not an image index");
     idx.artifact_type = get_string(root, "artifactType", false, "index");
+    if (root["config"].error() != simdjson::NO_SUCH_FIELD ||
+        root["layers"].error() != simdjson::NO_SUCH_FIELD)
+        bad("index also has \"config\" or \"layers\"; ambiguous document refused");
     simdjson::dom::array list;
     auto mf = root["manifests"];
     if (mf.error() == simdjson::NO_SUCH_FIELD || mf.get(list) != simdjson::SUCCESS)
@@ -180,10 +187,13 @@ std::string sniff_media_type(std::string_view bytes) {
     auto mt = get_string(root, "mediaType", false, "document");
     if (!mt.empty())
         return mt;
-    // Documents without mediaType: an index has "manifests", a manifest has "config".
-    if (root["manifests"].error() == simdjson::SUCCESS)
+    // Documents without mediaType: an index has "manifests", a manifest has "config"; one
+    // with both is neither.
+    bool has_manifests = root["manifests"].error() == simdjson::SUCCESS;
+    bool has_config = root["config"].error() == simdjson::SUCCESS;
+    if (has_manifests && !has_config)
         return std::string(media_type::oci_index);
-    if (root["config"].error() == simdjson::SUCCESS)
+    if (has_config && !has_manifests)
         return std::string(media_type::oci_manifest);
     return {};
 }

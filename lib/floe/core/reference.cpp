@@ -69,14 +69,41 @@ bool is_valid_host(std::string_view host) {
             if (port.empty())
                 return false;
         }
-        for (char c : name)
-            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'))
+        // Dot-separated labels of letters, digits and inner hyphens: no "", ".", "..", "-a".
+        std::size_t start = 0;
+        while (start <= name.size()) {
+            auto dot = name.find('.', start);
+            auto label =
+                name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
+            if (label.empty() || label.front() == '-' || label.back() == '-')
+                return false;
+            for (char c : label)
+                if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-'))
+                    return false;
+            if (dot == std::string_view::npos)
+                break;
+            start = dot + 1;
+        }
+    }
+    if (name.front() == '[') { // an IPv6 address: hex digits, colons and dots only
+        auto inside = name.substr(1, name.size() - 2);
+        if (inside.empty())
+            return false;
+        for (char c : inside)
+            if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'))
                 return false;
     }
-    for (char c : port)
+    if (host.front() == '[' && host.back() == ':')
+        return false; // "[::1]:" with an empty port
+    unsigned long number = 0;
+    for (char c : port) {
         if (c < '0' || c > '9')
             return false;
-    return !name.empty() && port.size() <= 5;
+        number = number * 10 + static_cast<unsigned long>(c - '0');
+        if (number > 65535)
+            return false;
+    }
+    return !name.empty() && (port.empty() || number > 0);
 }
 
 [[noreturn]] void bad(std::string_view text, const std::string& why) {

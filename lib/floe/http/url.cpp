@@ -21,10 +21,18 @@ Url from_boost(const boost::urls::url_view& u, std::string_view text, Errc bad) 
         fail(bad, "unsupported URL scheme in '" + printable(text.substr(0, 100)) + "'");
     if (u.has_userinfo())
         fail(bad, "URLs with embedded credentials are refused");
+    if (u.host_type() == boost::urls::host_type::ipvfuture)
+        fail(bad, "unsupported host in '" + printable(text.substr(0, 100)) + "'");
     out.host = u.host_type() == boost::urls::host_type::ipv6 ? std::string(u.encoded_host_address())
                                                              : std::string(u.encoded_host());
     if (out.host.empty())
         fail(bad, "URL without a host: '" + printable(text.substr(0, 100)) + "'");
+    // "http://h:/x" (an empty port) and "http://h:1p" (Boost.URL 1.81 reads a path without its
+    // '/') make requests no server expects: refused.
+    if (u.has_port() && u.port().empty())
+        fail(bad, "URL with an empty port: '" + printable(text.substr(0, 100)) + "'");
+    if (!u.encoded_path().empty() && u.encoded_path().front() != '/')
+        fail(bad, "malformed URL '" + printable(text.substr(0, 100)) + "'");
     out.port = u.has_port() ? std::string(u.port()) : (out.scheme == "https" ? "443" : "80");
     out.target = std::string(u.encoded_path());
     if (out.target.empty())
@@ -92,14 +100,27 @@ bool is_loopback_host(std::string_view host) {
     // 127.x.y.z as a dotted quad only: "127.example.com" is a name anyone can register.
     if (!host.starts_with("127."))
         return false;
-    int dots = 0;
-    for (char c : host) {
-        if (c == '.')
-            ++dots;
-        else if (!std::isdigit(static_cast<unsigned char>(c)))
+    int parts = 0;
+    std::size_t start = 0;
+    while (start <= host.size()) {
+        auto dot = host.find('.', start);
+        auto part = host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
+        if (part.empty() || part.size() > 3)
             return false;
+        int value = 0;
+        for (char c : part) {
+            if (!std::isdigit(static_cast<unsigned char>(c)))
+                return false;
+            value = value * 10 + (c - '0');
+        }
+        if (value > 255)
+            return false;
+        ++parts;
+        if (dot == std::string_view::npos)
+            break;
+        start = dot + 1;
     }
-    return dots == 3;
+    return parts == 4;
 }
 
 std::string percent_encode(std::string_view s) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace floe::registry {
 
@@ -11,6 +12,7 @@ std::uint64_t effective_chunk_size(std::uint64_t requested,
     if (min_length_header) {
         auto v = *min_length_header;
         std::from_chars(v.data(), v.data() + v.size(), min);
+        min = std::min(min, max_chunk_size); // a registry cannot make floe hold gigabytes
     }
     if (requested == 0)
         return 0;
@@ -31,6 +33,8 @@ std::optional<std::uint64_t> bytes_received(std::optional<std::string_view> rang
     auto b = std::from_chars(v.data() + dash + 1, v.data() + v.size(), end);
     if (a.ec != std::errc() || b.ec != std::errc() || a.ptr != v.data() + dash ||
         b.ptr != v.data() + v.size() || start != 0 || end < start)
+        return std::nullopt;
+    if (end == std::numeric_limits<std::uint64_t>::max())
         return std::nullopt;
     // Distribution answers "0-0" for an empty session as well as for one byte; an empty
     // session is the safer reading (re-sending one byte costs nothing, skipping one corrupts).
@@ -73,8 +77,8 @@ UploadMachine::UploadMachine(std::optional<std::uint64_t> size, std::uint64_t ch
 
 void UploadMachine::opened(std::uint64_t chunk_size) {
     chunk_size_ = chunk_size;
-    if (!size_ && chunk_size_ == 0)
-        chunk_size_ = unknown_size_chunk;
+    if (!size_) // each chunk of a source of unknown length is held in memory
+        chunk_size_ = chunk_size_ == 0 ? unknown_size_chunk : std::min(chunk_size_, max_chunk_size);
     offset_ = 0;
     source_ended_ = false;
     state_ =
@@ -122,9 +126,13 @@ void UploadMachine::sent(std::uint64_t bytes, bool source_ended) {
 
 void UploadMachine::failed() {
     offset_at_failure_ = offset_;
-    // The furthest byte the registry may hold now: what was acknowledged plus the lost step.
+    // The furthest byte the registry may hold now: what was acknowledged plus the lost step (a
+    // lost status check changes nothing).
     auto step = next();
-    attempted_end_ = step.op == Op::send ? step.offset + step.length.value_or(0) : offset_;
+    if (step.op == Op::send)
+        attempted_end_ = step.offset + step.length.value_or(0);
+    else if (step.op != Op::ask)
+        attempted_end_ = offset_;
     switch (state_) {
     case State::opening:
         break; // open again

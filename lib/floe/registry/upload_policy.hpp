@@ -9,8 +9,12 @@
 
 namespace floe::registry {
 
-// The chunk size to use: what was asked for, raised to the registry's OCI-Chunk-Min-Length.
-// 0 asked means monolithic (one PUT), unless the registry demands chunks.
+// The largest chunk floe agrees to: a chunk of a source of unknown length is held in memory.
+inline constexpr std::uint64_t max_chunk_size = 64 * 1024 * 1024;
+
+// The chunk size to use: what was asked for, raised to the registry's OCI-Chunk-Min-Length
+// (itself capped at max_chunk_size). 0 asked stays 0: one body for the whole blob, which meets
+// any minimum.
 std::uint64_t effective_chunk_size(std::uint64_t requested,
                                    std::optional<std::string_view> min_length_header);
 
