@@ -1,6 +1,6 @@
 // An HTTP/1.1 client for registries: keep-alive pool per origin, TLS, timeouts, redirects that
 // never carry credentials to another origin, bodies streamed in fixed buffers, and a redacting
-// request log. Beast lives in client.cpp only.
+// request log. Beast lives in client.cpp and stream.cpp only.
 #pragma once
 
 #include "floe/http/rate_limiter.hpp"
