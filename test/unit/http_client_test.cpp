@@ -1,6 +1,7 @@
-// The HTTP client against a tiny scripted server on 127.0.0.1: cancellation through Asio's
-// cancellation slots (a request raced against a timer with `||` stops promptly), and name
-// lookups that obey the connect timeout.
+// The HTTP client against a tiny scripted server on 127.0.0.1: connection reuse and time to
+// first byte as a request observer sees them, cancellation through Asio's cancellation slots
+// (a request raced against a timer with `||` stops promptly), and name lookups that obey the
+// connect timeout.
 #include "floe/core/error.hpp"
 #include "floe/http/client.hpp"
 #include "floe/http/stream.hpp"
@@ -107,6 +108,30 @@ http::ClientOptions options() {
 }
 
 } // namespace
+
+TEST_CASE("http client: a pooled connection is reported as reused, with its time to first byte") {
+    run([]() -> Task<void> {
+        auto ex = co_await asio::this_coro::executor;
+        Server server(ex, Script::answer);
+        asio::co_spawn(ex, serve(server), asio::detached);
+        http::Client client(ex, options());
+
+        http::Request req;
+        req.url = http::Url::parse(server.url("/v2/"));
+        auto first = co_await client.send(req);
+        CHECK(first.status == 200);
+        CHECK_FALSE(first.reused_connection);
+        CHECK(first.time_to_first_byte >= 50ms);
+        CHECK(first.time_to_first_byte < 5s);
+        CHECK(co_await first.read_all() == "ok"); // read to the end: back to the pool
+
+        auto second = co_await client.send(req);
+        CHECK(second.reused_connection);
+        CHECK(second.time_to_first_byte >= 50ms);
+        CHECK(co_await second.read_all() == "ok");
+        CHECK(server.accepted == 1);
+    });
+}
 
 TEST_CASE("http client: a request raced against a timer stops when the server never answers") {
     run([]() -> Task<void> {

@@ -298,6 +298,7 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
     };
 
     auto& stream = *conn->stream;
+    const auto sending = clock::now();
     stream.expires_after(opt.io_timeout);
     if (!streamed || length == 0) {
         auto [ec, n] = co_await bhttp::async_write(stream, sr, use_tuple);
@@ -346,6 +347,8 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
         I.parser.skip(true);
     stream.expires_after(opt.io_timeout);
     auto [rec, rn] = co_await bhttp::async_read_header(stream, conn->buffer, I.parser, use_tuple);
+    resp.time_to_first_byte =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - sending);
     if (rec) {
         if (conn->reused && rn == 0 && !streamed)
             stale = true;
@@ -354,6 +357,7 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
                                       std::to_string(req.max_body) + " bytes at most)");
         network_failure("no answer from", where, rec);
     }
+    resp.reused_connection = conn->reused;
     I.conn = std::move(conn);
     auto& head = I.parser.get();
     resp.status = static_cast<int>(head.result_int());
