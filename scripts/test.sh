@@ -17,19 +17,30 @@ unit_passed=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$unit_line")
 unit_failed=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"$unit_line")
 example_passed=$(grep -c '"name": "api-example".*"result": "OK"' build/meson-logs/testlog.json || true)
 
-echo "== installed library: headers, static library and pkg-config are enough to build against"
+echo "== installed library: headers, shared library and pkg-config are enough to build against"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 meson install -C build --destdir "$stage" --no-rebuild >/dev/null
 pc_dir=$(dirname "$(find "$stage" -name floe-oci.pc | head -1)")
-g++ -std=c++20 -O1 examples/api/push_pull.cpp -o "$stage/push_pull" \
-    $(PKG_CONFIG_PATH="$pc_dir" pkg-config --define-variable=prefix="$stage/usr/local" --cflags --libs floe-oci)
-mkdir -p "$stage/work"
+floe_pc() { PKG_CONFIG_PATH="$pc_dir" pkg-config --define-variable=prefix="$stage/usr/local" "$@" floe-oci; }
+rpath="-Wl,-rpath,$(floe_pc --variable=libdir)"
+g++ -std=c++20 -O1 examples/api/push_pull.cpp -o "$stage/push_pull" $(floe_pc --cflags --libs) "$rpath"
+mkdir -p "$stage/work" "$stage/work-asio"
 "$stage/push_pull" examples/sales-insights/target/compiled_artifacts.json "$stage/work" >/dev/null
 if grep -rl "boost/beast" "$stage"/usr/local/include/floe >/dev/null 2>&1; then
   echo "public headers must not include Beast" >&2
   exit 1
 fi
+# A program that compiles Asio itself (BOOST_ASIO_SEPARATE_COMPILATION and its own src.hpp) links
+# and runs with floe: floe's compiled Asio must stay inside the library. -O0, both files at once.
+asio_flags=(-std=c++20 -O0 -DBOOST_ASIO_SEPARATE_COMPILATION)
+g++ "${asio_flags[@]}" -c test/install/asio_src.cpp -o "$stage/asio_src.o" &
+asio_src_pid=$!
+g++ "${asio_flags[@]}" -c test/install/asio_consumer.cpp -o "$stage/asio_consumer.o" $(floe_pc --cflags)
+wait "$asio_src_pid"
+g++ "$stage/asio_consumer.o" "$stage/asio_src.o" -o "$stage/asio_consumer" $(floe_pc --libs) \
+    "$rpath" -pthread
+"$stage/asio_consumer" examples/sales-insights/target/compiled_artifacts.json "$stage/work-asio" >/dev/null
 install_passed=1
 
 # Integration suite: pytest against real registries; prints "tests failures errors skipped".

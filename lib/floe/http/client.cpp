@@ -1,30 +1,31 @@
-// The only file that speaks Beast. Everything here is mechanics: connections, TLS, framing,
-// timeouts, redirects. Protocol decisions live in the registry and auth layers.
+// HTTP/1.1 over an http::Stream: framing, keep-alive, redirects, bodies in fixed buffers.
+// Beast's HTTP code is compiled here, once, for the one Stream type; opening connections (DNS,
+// TCP, TLS) is stream.cpp. Protocol decisions live in the registry and auth layers.
 #include "floe/http/client.hpp"
 
 #include "floe/core/error.hpp"
+#include "floe/http/stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
 
 #include <fmt/format.h>
 
 #include <map>
 #include <strings.h>
-#include <sys/socket.h>
 
 namespace floe::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -65,73 +66,28 @@ namespace {
 
 struct Connection {
     std::string origin;
-    std::string host_port; // for messages
-    std::unique_ptr<beast::tcp_stream> plain;
-    std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+    std::unique_ptr<Stream> stream;
     beast::flat_buffer buffer; // bytes read past the current message stay here
     bool reused = false;
-
-    beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
-
-    template <class F>
-    auto visit(F&& f) {
-        if (tls)
-            return f(*tls);
-        return f(*plain);
-    }
-
-    // A pooled connection the server closed while it sat idle reads as EOF (or stray bytes).
-    bool still_open() {
-        char c;
-        auto n = ::recv(lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-    }
 };
-
-// `handshake`: the failure happened while negotiating TLS, whatever its error category (a
-// plain-http server may just close the connection).
-[[noreturn]] void network_failure(const std::string& what, const std::string& where,
-                                  const beast::error_code& ec, bool handshake = false) {
-    std::string why = ec == beast::error::timeout ? "timed out" : ec.message();
-    Diagnostics diag;
-    diag.tls = handshake;
-    if (ec.category() == asio::error::get_ssl_category() ||
-        ec.category() == asio::ssl::error::get_stream_category()) {
-        diag.tls = true;
-        why = "TLS error: " + ec.message();
-        if (ec.message().find("certificate verify failed") != std::string::npos)
-            why += " (pass --ca-file with the registry's CA, or fix the server certificate)";
-    }
-    fail(Errc::network, what + " " + where + ": " + why, diag);
-}
 
 } // namespace
 
 struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     asio::any_io_executor ex;
     ClientOptions opt;
-    asio::ssl::context ssl{asio::ssl::context::tls_client};
+    Connector connector;
     std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
 
-    Impl(asio::any_io_executor e, ClientOptions o) : ex(std::move(e)), opt(std::move(o)) {
-        ssl.set_default_verify_paths();
-        if (!opt.ca_file.empty()) {
-            beast::error_code ec;
-            ssl.load_verify_file(opt.ca_file, ec);
-            if (ec)
-                fail(Errc::invalid_argument, "cannot load CA file " + opt.ca_file + ": " +
-                                                 ec.message() + " (it must be PEM)");
-        }
-        ssl.set_verify_mode(opt.insecure_skip_verify ? asio::ssl::verify_none
-                                                     : asio::ssl::verify_peer);
-    }
+    Impl(asio::any_io_executor e, ClientOptions o)
+        : ex(std::move(e)), opt(std::move(o)), connector(ex, opt) {}
 
     std::unique_ptr<Connection> take_idle(const std::string& origin) {
         auto it = idle.find(origin);
         while (it != idle.end() && !it->second.empty()) {
             auto c = std::move(it->second.back());
             it->second.pop_back();
-            if (c->still_open()) {
+            if (c->stream->still_open()) {
                 c->reused = true;
                 return c;
             }
@@ -148,32 +104,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     Task<std::unique_ptr<Connection>> connect(const Url& url) {
         auto c = std::make_unique<Connection>();
         c->origin = url.origin();
-        c->host_port = url.host_header();
-        tcp::resolver resolver(ex);
-        auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, use_tuple);
-        if (rec)
-            network_failure("cannot resolve", url.host, rec);
-        beast::tcp_stream stream(ex);
-        stream.expires_after(opt.connect_timeout);
-        auto [cec, ep] = co_await stream.async_connect(endpoints, use_tuple);
-        if (cec)
-            network_failure("cannot connect to", c->host_port, cec);
-        stream.socket().set_option(tcp::no_delay(true));
-        if (!url.is_https()) {
-            c->plain = std::make_unique<beast::tcp_stream>(std::move(stream));
-            co_return c;
-        }
-        c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(stream), ssl);
-        beast::error_code ip_ec;
-        asio::ip::make_address(url.host, ip_ec);
-        if (ip_ec) // SNI is for names only
-            SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str());
-        if (!opt.insecure_skip_verify)
-            c->tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
-        beast::get_lowest_layer(*c->tls).expires_after(opt.connect_timeout);
-        auto [hec] = co_await c->tls->async_handshake(asio::ssl::stream_base::client, use_tuple);
-        if (hec)
-            network_failure("TLS handshake with", c->host_port, hec, true);
+        c->stream = co_await connector.connect(url);
         co_return c;
     }
 };
@@ -227,10 +158,9 @@ Task<std::size_t> Response::read(std::span<std::byte> buf) {
             got = asio::buffer_copy(asio::buffer(buf.data(), want), I.conn->buffer.data());
             I.conn->buffer.consume(got);
         } else {
-            I.conn->lowest().expires_after(I.io_timeout);
-            auto [ec, n] = co_await I.conn->visit([&](auto& s) {
-                return s.async_read_some(asio::buffer(buf.data(), want), use_tuple);
-            });
+            I.conn->stream->expires_after(I.io_timeout);
+            auto [ec, n] =
+                co_await I.conn->stream->async_read_some(asio::buffer(buf.data(), want), use_tuple);
             if (ec) {
                 I.conn.reset();
                 I.done = true;
@@ -254,10 +184,9 @@ Task<std::size_t> Response::read(std::span<std::byte> buf) {
         auto& body = I.parser.get().body();
         body.data = buf.data();
         body.size = buf.size();
-        I.conn->lowest().expires_after(I.io_timeout);
-        auto [ec, n] = co_await I.conn->visit([&](auto& s) {
-            return bhttp::async_read_some(s, I.conn->buffer, I.parser, use_tuple);
-        });
+        I.conn->stream->expires_after(I.io_timeout);
+        auto [ec, n] =
+            co_await bhttp::async_read_some(*I.conn->stream, I.conn->buffer, I.parser, use_tuple);
         if (ec == bhttp::error::need_buffer)
             ec = {};
         std::size_t got = buf.size() - I.parser.get().body().size;
@@ -368,15 +297,15 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
         network_failure("connection lost while sending to", where, ec);
     };
 
-    conn->lowest().expires_after(opt.io_timeout);
+    auto& stream = *conn->stream;
+    const auto sending = clock::now();
+    stream.expires_after(opt.io_timeout);
     if (!streamed || length == 0) {
-        auto [ec, n] =
-            co_await conn->visit([&](auto& s) { return bhttp::async_write(s, sr, use_tuple); });
+        auto [ec, n] = co_await bhttp::async_write(stream, sr, use_tuple);
         if (ec)
             write_failed(ec);
     } else {
-        auto [hec, hn] = co_await conn->visit(
-            [&](auto& s) { return bhttp::async_write_header(s, sr, use_tuple); });
+        auto [hec, hn] = co_await bhttp::async_write_header(stream, sr, use_tuple);
         if (hec)
             write_failed(hec);
         // Under a rate limit, small writes keep the aggregate within one buffer of the limit.
@@ -393,9 +322,8 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
             msg.body().data = chunk.data();
             msg.body().size = n;
             msg.body().more = sent < length;
-            conn->lowest().expires_after(opt.io_timeout);
-            auto [ec, w] =
-                co_await conn->visit([&](auto& s) { return bhttp::async_write(s, sr, use_tuple); });
+            stream.expires_after(opt.io_timeout);
+            auto [ec, w] = co_await bhttp::async_write(stream, sr, use_tuple);
             if (ec == bhttp::error::need_buffer)
                 ec = {};
             if (ec)
@@ -417,9 +345,10 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
     I.parser.body_limit(boost::none);
     if (req.method == "HEAD")
         I.parser.skip(true);
-    conn->lowest().expires_after(opt.io_timeout);
-    auto [rec, rn] = co_await conn->visit(
-        [&](auto& s) { return bhttp::async_read_header(s, conn->buffer, I.parser, use_tuple); });
+    stream.expires_after(opt.io_timeout);
+    auto [rec, rn] = co_await bhttp::async_read_header(stream, conn->buffer, I.parser, use_tuple);
+    resp.time_to_first_byte =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - sending);
     if (rec) {
         if (conn->reused && rn == 0 && !streamed)
             stale = true;
@@ -428,6 +357,7 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
                                       std::to_string(req.max_body) + " bytes at most)");
         network_failure("no answer from", where, rec);
     }
+    resp.reused_connection = conn->reused;
     I.conn = std::move(conn);
     auto& head = I.parser.get();
     resp.status = static_cast<int>(head.result_int());

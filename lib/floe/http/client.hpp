@@ -1,6 +1,6 @@
 // An HTTP/1.1 client for registries: keep-alive pool per origin, TLS, timeouts, redirects that
 // never carry credentials to another origin, bodies streamed in fixed buffers, and a redacting
-// request log. Beast lives in client.cpp only.
+// request log. Beast lives in client.cpp and stream.cpp only.
 #pragma once
 
 #include "floe/http/rate_limiter.hpp"
@@ -61,6 +61,12 @@ class Response {
     Fields headers;
     Url url; // where the response came from, after redirects
     std::optional<std::uint64_t> content_length;
+    // For a request observer. Set by Client::send; they describe the request that produced this
+    // response (the last hop after redirects).
+    bool reused_connection = false; // the connection came from the idle pool
+    // From starting to send the request (the connection open; the body, if any, counts) to
+    // the response header parsed.
+    std::chrono::microseconds time_to_first_byte{0};
 
     // Body bytes into buf; 0 at the end.
     Task<std::size_t> read(std::span<std::byte> buf);
