@@ -31,6 +31,8 @@ struct GlobalFlags {
     int concurrency = 4;
     int timeout_seconds = 60;
     std::string limit_rate;
+    std::string speed_limit = "1K";
+    int speed_time = 30;
     std::string progress = "auto";
     bool fsync = false;
     std::string chunk_size;
@@ -52,6 +54,8 @@ ClientOptions client_options(const GlobalFlags& g) {
     o.timeout = std::chrono::seconds(g.timeout_seconds);
     if (!g.limit_rate.empty())
         o.limit_rate = parse_byte_size(g.limit_rate, "--limit-rate");
+    o.speed_limit = parse_byte_size(g.speed_limit, "--speed-limit");
+    o.speed_time = std::chrono::seconds(g.speed_time);
     o.durable = g.fsync;
     o.range_parts = g.range_parts;
     o.handle_interrupts = true;
@@ -122,6 +126,13 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--limit-rate", g.limit_rate,
                    "Cap all transfers together at this many bytes per second (800K, 50M, 1G)");
+    app.add_option("--speed-limit", g.speed_limit,
+                   "Give up on a transfer slower than this many bytes per second over "
+                   "--speed-time (a trickling server)")
+        ->capture_default_str();
+    app.add_option("--speed-time", g.speed_time, "Seconds over which --speed-limit is measured")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
     app.add_option("--progress", g.progress,
                    "auto (bars on a terminal, lines otherwise), tty, plain, json (JSON lines on "
                    "stderr) or none")

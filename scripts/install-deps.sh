@@ -9,6 +9,8 @@ packages=(
   libcli11-dev libarchive-dev
   # tests: a real registry, a peer client, TLS tooling, the test runner
   docker-registry skopeo openssl apache2-utils curl python3 python3-pytest
+  # fuzzing: Debian's clang with its libFuzzer runtime
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()

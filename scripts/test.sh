@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: the doctest unit tests and the library example (meson test), the installed
-# library and its pkg-config file, and the integration suite (pytest), which starts real
-# docker-registry instances on 127.0.0.1 (anonymous, Basic, token, TLS) and talks to them with
-# floe and skopeo. Ends with one "N passed, N failed" line; a run that ran nothing fails.
+# library and its pkg-config file, the integration suite (pytest), which starts real
+# docker-registry instances on 127.0.0.1 (anonymous, Basic, token, TLS), fake hostile registries
+# and a fault-injecting proxy and talks to them with floe and skopeo, the same again under
+# ASan/UBSan (without the long fault campaigns), and the libFuzzer targets (FUZZ_SECONDS each,
+# 20 by default). Ends with one "N passed, N failed" line; a run that ran nothing fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -46,8 +48,9 @@ install_passed=1
 # Integration suite: pytest against real registries; prints "tests failures errors skipped".
 integration() {
   local floe_bin=$1 report=$2
+  shift 2
   FLOE_BIN="$floe_bin" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-      --junitxml="$report" test/integration >&2 || true
+      --junitxml="$report" "$@" test/integration >&2 || true
   /usr/bin/python3 - "$report" <<'PY'
 import sys, xml.etree.ElementTree as ET
 s = ET.parse(sys.argv[1]).getroot()
@@ -68,13 +71,25 @@ export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_erro
 san_unit=$(build-asan/test/unit/unit-tests --force-colors=0 | grep -E "^\[doctest\] test cases:" || true)
 san_unit_passed=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"${san_unit:-| 0 passed | 1 failed}")
 san_unit_failed=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"${san_unit:-| 0 passed | 1 failed}")
-read -r san_tests san_failures san_errors san_skipped < <(integration "$root/build-asan/app/floe" "$root/build/integration-asan.xml")
+read -r san_tests san_failures san_errors san_skipped < <(integration "$root/build-asan/app/floe" "$root/build/integration-asan.xml" -m "not heavy")
 san_passed=$((san_tests - san_failures - san_errors - san_skipped))
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-checks=$((example_passed + install_passed))
+echo "== libFuzzer targets (${FUZZ_SECONDS:-20} s each)"
+fuzz_log="$root/build/fuzz.log"
+fuzz_passed=0 fuzz_failed=0
+if test/fuzz/run.sh "$(mktemp -d)" >"$fuzz_log" 2>&1; then :; fi
+grep -E "^fuzz " "$fuzz_log" || true
+fuzz_passed=$(grep -cE "^fuzz [a-z_]+: [0-9]+ executions, 0 crashes" "$fuzz_log" || true)
+fuzz_targets=$(ls test/fuzz/*_fuzz.cpp | wc -l)
+if ((fuzz_passed != fuzz_targets)); then
+  tail -30 "$fuzz_log" >&2
+  fuzz_failed=$((fuzz_targets - fuzz_passed))
+fi
+
+checks=$((example_passed + install_passed + fuzz_passed))
 passed=$((unit_passed + it_passed + san_unit_passed + san_passed + checks))
-failed=$((unit_failed + it_failures + it_errors + san_unit_failed + san_failures + san_errors))
+failed=$((unit_failed + it_failures + it_errors + san_unit_failed + san_failures + san_errors + fuzz_failed))
 skipped=$((it_skipped + san_skipped))
 if ((unit_passed == 0 || it_passed == 0 || san_unit_passed == 0 || san_passed == 0)); then
   echo "no tests ran: unit=$unit_passed integration=$it_passed sanitized=$san_unit_passed/$san_passed" >&2

@@ -57,6 +57,11 @@ struct Client::Impl {
             h.connect_timeout = options.timeout;
             h.io_timeout = options.timeout;
             h.max_idle_per_origin = static_cast<std::size_t>(std::max(s.concurrency, 1)) + 2;
+            // A throttled transfer is slow on purpose: the minimum rate stays well below it.
+            auto throttle = s.limit_rate ? s.limit_rate : options.limit_rate;
+            h.speed_limit =
+                throttle ? std::min(options.speed_limit, throttle / 8) : options.speed_limit;
+            h.speed_time = options.speed_time;
             h.limiter = s.limit_rate ? std::make_shared<http::RateLimiter>(s.limit_rate, 64 * 1024)
                                      : shared_limit;
             client = std::make_unique<http::Client>(ioc.get_executor(), h);

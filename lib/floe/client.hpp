@@ -30,11 +30,15 @@ struct ClientOptions {
     // bandwidth, chunking): `registries.defaults`, or the entry set for a host.
     RegistryConfig registries;
     std::chrono::seconds timeout{60}; // connect (name lookup included), and longest wait for a byte
-    std::uint64_t limit_rate = 0;     // bytes per second over all connections; 0: no limit
-    bool durable = false;             // fdatasync files before they get their final names
-    int range_parts = 1;              // fetch blobs >= 64 MiB as this many ranges at once
-    ProgressCallback progress;        // per-blob and per-operation events
-    RequestObserver observer;         // one event per HTTP exchange (-v, metrics)
+    // A transfer slower than speed_limit bytes per second over speed_time fails (a trickling
+    // server); a --limit-rate below it lowers it to half the limit.
+    std::uint64_t speed_limit = 1024;
+    std::chrono::seconds speed_time{30};
+    std::uint64_t limit_rate = 0; // bytes per second over all connections; 0: no limit
+    bool durable = false;         // fdatasync files before they get their final names
+    int range_parts = 1;          // fetch blobs >= 64 MiB as this many ranges at once
+    ProgressCallback progress;    // per-blob and per-operation events
+    RequestObserver observer;     // one event per HTTP exchange (-v, metrics)
     // SIGINT and SIGTERM cancel the running call, which then throws Errc::cancelled and leaves
     // only resumable state (for programs that have no handlers of their own; the CLI).
     bool handle_interrupts = false;

@@ -51,8 +51,8 @@ const char* product =
 struct TarEntry {
     std::string name;
     int type = AE_IFREG;
-    std::string link;     // symlink target
-    std::string hardlink; // hard link target
+    std::string link{};     // symlink target
+    std::string hardlink{}; // hard link target
     std::string data = "bad";
 };
 

@@ -37,9 +37,10 @@ std::error_code make_error_code(Errc e) noexcept;
 struct Diagnostics {
     int http_status = 0;
     std::vector<std::string> registry_codes;
-    std::string url;         // always redacted
-    bool tls = false;        // the failure was in TLS (handshake, certificate), not in TCP
+    std::string url;           // always redacted
+    bool tls = false;          // the failure was in TLS (handshake, certificate), not in TCP
     std::string retry_after{}; // the registry's Retry-After on a busy answer
+    bool too_slow = false;     // below the minimum transfer rate (not worth retrying)
 };
 
 // The one exception type floe throws. what() is a single line meant for a person.

@@ -111,6 +111,27 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
 // ---- Response -------------------------------------------------------------------------------
 
+// The minimum transfer rate: a body slower than `limit` bytes per second over `window` fails,
+// since the per-read timeout alone re-arms on every byte a trickling server sends.
+struct SpeedWatch {
+    std::uint64_t limit = 0; // bytes per second; 0: off
+    std::chrono::seconds window{30};
+    clock::time_point since = clock::now();
+    std::uint64_t bytes = 0;
+
+    // False when the window that just ended was too slow.
+    bool keeps_up(std::uint64_t n) {
+        bytes += n;
+        auto now = clock::now();
+        if (limit == 0 || now - since < window)
+            return true;
+        bool fast = bytes >= limit * static_cast<std::uint64_t>(window.count());
+        since = now;
+        bytes = 0;
+        return fast;
+    }
+};
+
 struct Response::Impl {
     std::weak_ptr<Client::Impl> client;
     std::unique_ptr<Connection> conn;
@@ -123,6 +144,21 @@ struct Response::Impl {
     bool direct = false;         // Content-Length body read without the parser
     std::uint64_t remaining = 0; // of a direct body
     bool done = false;
+    SpeedWatch speed;
+
+    void check_speed(std::size_t got) {
+        if (speed.keeps_up(got))
+            return;
+        conn.reset();
+        done = true;
+        Diagnostics diag;
+        diag.too_slow = true;
+        fail(Errc::network,
+             "the transfer from " + where + " was slower than " + std::to_string(speed.limit) +
+                 " bytes/s for " + std::to_string(speed.window.count()) +
+                 " s (the minimum transfer rate); giving up on it",
+             diag);
+    }
 
     // The body has been read: the connection may serve the next request.
     void finish() {
@@ -172,6 +208,7 @@ Task<std::size_t> Response::read(std::span<std::byte> buf) {
         I.received += got;
         if (I.limiter && got)
             co_await I.limiter->take(got);
+        I.check_speed(got);
         if (I.remaining == 0)
             I.finish();
         co_return got;
@@ -200,6 +237,7 @@ Task<std::size_t> Response::read(std::span<std::byte> buf) {
         I.received += got;
         if (I.limiter && got)
             co_await I.limiter->take(got);
+        I.check_speed(got);
         if (I.received > I.limit) {
             I.conn.reset();
             I.done = true;
@@ -339,6 +377,8 @@ Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, boo
     I.client = client;
     I.io_timeout = opt.io_timeout;
     I.limiter = opt.limiter;
+    I.speed.limit = opt.speed_limit;
+    I.speed.window = opt.speed_time;
     I.where = where;
     // The limit depends on the status (an error body may be longer than the blob asked for), so
     // it is enforced while reading rather than by the parser.
@@ -387,7 +427,6 @@ Task<Response> Client::send(Request req) {
     auto client = impl_;
     auto& opt = client->opt;
     for (int hop = 0;; ++hop) {
-        auto started = clock::now();
         Response resp;
         for (int attempt = 0;; ++attempt) {
             bool stale = false;
@@ -399,11 +438,6 @@ Task<Response> Client::send(Request req) {
                     throw;
             }
         }
-        if (opt.log) {
-            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
-            opt.log(fmt::format("{} {} -> {} ({} ms)", req.method, redact(req.url), resp.status,
-                                ms.count()));
-        }
         if (!req.follow_redirects || !is_redirect(resp.status) ||
             (req.method != "GET" && req.method != "HEAD"))
             co_return resp;
@@ -412,10 +446,7 @@ Task<Response> Client::send(Request req) {
             co_return resp;
         if (hop >= opt.max_redirects)
             fail(Errc::protocol, "too many redirects from " + redact(req.url));
-        Url next = req.url.resolve(*location);
-        if (req.url.is_https() && !next.is_https())
-            fail(Errc::protocol,
-                 "refusing a redirect from https to plain http (" + redact(next) + ")");
+        Url next = req.url.follow(*location); // http(s) only, no downgrade from https
         // Credentials belong to one origin: never carry them to object storage or anywhere else.
         if (next.origin() != req.url.origin())
             req.headers.erase("Authorization");

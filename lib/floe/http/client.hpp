@@ -81,9 +81,6 @@ class Response {
     std::unique_ptr<Impl> impl;
 };
 
-// One request line after it completes, for -v. Never contains credentials.
-using Logger = std::function<void(std::string_view line)>;
-
 struct ClientOptions {
     std::string ca_file;               // extra trusted CAs (PEM), on top of the system store
     bool insecure_skip_verify = false; // TLS without certificate checks: for tests only
@@ -92,7 +89,9 @@ struct ClientOptions {
     int max_redirects = 5;
     std::size_t max_idle_per_origin = 8;
     std::string user_agent = "floe/0.1";
-    Logger log;
+    // The minimum transfer rate of a response body (0: none), measured over speed_time.
+    std::uint64_t speed_limit = 0;
+    std::chrono::seconds speed_time{30};
     std::shared_ptr<RateLimiter> limiter; // one bandwidth budget for every connection
 };
 

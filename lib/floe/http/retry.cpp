@@ -12,7 +12,8 @@ bool is_retryable(const Error& error) {
     case Errc::network:
         // A TLS failure (a certificate the client refuses, a server that does not speak TLS)
         // does not get better by asking again.
-        return !error.diagnostics().tls;
+        // Neither does a server that trickles: it will trickle again.
+        return !error.diagnostics().tls && !error.diagnostics().too_slow;
     case Errc::registry:
         return is_retryable_status(error.diagnostics().http_status);
     default:

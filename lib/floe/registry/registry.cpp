@@ -33,11 +33,13 @@ Task<void> Registry::choose_scheme() {
         co_return;
     }
     auto probe = [this](const char* scheme) {
-        return http::Call{[this, scheme] {
+        http::Call call;
+        call.make = [this, scheme] {
             http::Request r;
             r.url = http::Url::parse(std::string(scheme) + "://" + host_ + "/v2/");
             return r;
-        }};
+        };
+        return call;
     };
     std::optional<Error> tls_error;
     try {
