@@ -153,6 +153,14 @@ struct Client::Impl {
                        }));
         ioc.restart();
         ioc.run();
+        if (interrupted) {
+            // Removing the signal set restores the default action, which would let a second
+            // Ctrl-C during the caller's own cleanup kill the process with a signal status:
+            // from here on it ends the process with 130, like the first one.
+            signals.reset();
+            std::signal(SIGINT, [](int) { ::_exit(130); });
+            std::signal(SIGTERM, [](int) { ::_exit(130); });
+        }
         if (error && interrupted)
             throw Error(Errc::cancelled,
                         "interrupted; run the same command again to continue where it stopped");

@@ -40,7 +40,8 @@ struct ClientOptions {
     ProgressCallback progress;    // per-blob and per-operation events
     RequestObserver observer;     // one event per HTTP exchange (-v, metrics)
     // SIGINT and SIGTERM cancel the running call, which then throws Errc::cancelled and leaves
-    // only resumable state (for programs that have no handlers of their own; the CLI).
+    // only resumable state (for programs that have no handlers of their own; the CLI). After an
+    // interrupt, a further SIGINT/SIGTERM ends the process with status 130 at once.
     bool handle_interrupts = false;
 };
 
