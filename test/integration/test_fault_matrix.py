@@ -50,6 +50,7 @@ import collections
 import json
 import os
 import random
+import sys
 import time
 import uuid
 
@@ -232,7 +233,7 @@ def format_record(r, seed):
 
 # -- 1. the fault matrix -------------------------------------------------------------------
 
-def test_fault_matrix(floe, registry_anon, matrix_proxy, matrix_source, tmp_path):
+def test_fault_matrix(floe, registry_anon, matrix_proxy, matrix_source, tmp_path, capsys):
     t0 = time.monotonic()
     seed = seed_from_env()
     print(f"\nfault matrix seed: {seed}  (FLOE_FAULT_SEED={seed} replays it)")
@@ -265,9 +266,11 @@ def test_fault_matrix(floe, registry_anon, matrix_proxy, matrix_source, tmp_path
         print(format_record(r, seed))
     elapsed = time.monotonic() - t0
 
-    print(f"\n=== fault matrix: seed {seed}, {len(matrix.records)} runs, "
-          f"{matrix.total_fired} faults fired, {elapsed:.1f}s ===")
-    print(matrix.table())
+    summary = (f"\n=== fault matrix: seed {seed}, {len(matrix.records)} runs, "
+               f"{matrix.total_fired} faults fired, {elapsed:.1f}s ===\n{matrix.table()}")
+    print(summary)
+    with capsys.disabled():  # the table is the point of the run: shown even when it passes
+        sys.stderr.write(summary + "\n")
     bad = [r for r in matrix.records if r["outcome"] == "BAD"]
     warned = [r for r in matrix.records if r["warnings"]]
     if warned:
