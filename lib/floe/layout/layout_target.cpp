@@ -121,7 +121,6 @@ Task<Descriptor> LayoutTarget::push(Descriptor desc, BlobSource& source) {
     co_await receive_blob(source, desc, file,
                           describe() + " <- " + std::to_string(desc.size) + "-byte blob");
     file.commit(blob_path(desc.digest), durable_);
-    fs::remove(root_ / "ingest", ec); // only when empty: a layout stays tidy for other tools
     co_return desc;
 }
 
