@@ -259,9 +259,11 @@ PullResult Client::pull(const Reference& ref, const std::filesystem::path& out,
     return impl_->run(
         [&]() -> Task<PullResult> {
             Impl::Operation op(impl_->options, impl_->settings_for(ref));
-            auto extracted = co_await artifact::pull_to_directory(
-                *src, ref.selector(), out, op.engine,
-                {options.overwrite, impl_->options.durable, options.max_unpacked_size});
+            artifact::ExtractOptions extract{options.overwrite, impl_->options.durable,
+                                             options.max_unpacked_size};
+            auto selector = ref.selector();
+            auto extracted =
+                co_await artifact::pull_to_directory(*src, selector, out, op.engine, extract);
             PullResult r;
             r.manifest = extracted.manifest;
             for (auto& item : extracted.items)

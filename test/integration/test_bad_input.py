@@ -217,12 +217,12 @@ def test_two_corrupted_blobs_still_verification_error(run_floe, corrupted, sandb
 
 def unsafe_titles(tmp_path):
     return ["../escape", str(tmp_path / "abs-escape"), "a/../../b", "sub/../../../c", "..", ".",
-            "a\\..\\..\\d"]
+            "a\\..\\..\\d", ".floe-partial/blobs/x", "tab\tname"]
 
 
-@pytest.mark.parametrize("index", range(7),
+@pytest.mark.parametrize("index", range(9),
                          ids=["dotdot", "absolute", "inner-dotdot", "deep-dotdot", "just-dotdot",
-                              "dot", "backslashes"])
+                              "dot", "backslashes", "floe-staging", "control-character"])
 def test_unsafe_layer_title_is_refused(run_floe, registry_anon, request, tmp_path, sandbox, index):
     title = unsafe_titles(tmp_path)[index]
     repo = repo_for(request)

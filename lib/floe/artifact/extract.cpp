@@ -5,6 +5,7 @@
 #include "floe/artifact/tar.hpp"
 #include "floe/core/error.hpp"
 #include "floe/core/media_types.hpp"
+#include "floe/core/printable.hpp"
 #include "floe/layout/atomic_file.hpp"
 #include "floe/layout/layout_target.hpp"
 
@@ -40,13 +41,16 @@ class StagingDir {
     }
     ~StagingDir() {
         std::error_code ec;
-        fs::remove_all(path_, ec);
+        if (!kept_)
+            fs::remove_all(path_, ec);
         if (lock_ >= 0)
             ::close(lock_);
     }
     StagingDir(const StagingDir&) = delete;
     StagingDir& operator=(const StagingDir&) = delete;
     const fs::path& path() const { return path_; }
+    // Leaves the directory in place (it holds files that could not be put back).
+    void keep() { kept_ = true; }
 
   private:
     static void sweep(const fs::path& out) {
@@ -66,6 +70,7 @@ class StagingDir {
 
     fs::path path_;
     int lock_ = -1;
+    bool kept_ = false;
 };
 
 // Removes a directory at scope exit if it is empty (rmdir semantics); disarmed on success for
@@ -126,8 +131,9 @@ void place_blob(const fs::path& blob, const SafeTree& items, const std::string& 
 // title's directory is renamed into place (what it replaces, with overwrite, is set aside
 // first); a failure puts back everything moved so far and removes the directories it made.
 std::vector<ExtractedItem> move_into_place(const SafeTree& items, const fs::path& out,
-                                           const fs::path& staging,
+                                           StagingDir& staging_dir,
                                            const std::vector<Descriptor>& layers, bool overwrite) {
+    const fs::path& staging = staging_dir.path();
     std::vector<ExtractedItem> result;
     std::vector<std::string> roots;
     std::set<std::string> titles;
@@ -177,17 +183,30 @@ std::vector<ExtractedItem> move_into_place(const SafeTree& items, const fs::path
             moved.push_back({root, replaced});
         }
     } catch (...) {
+        bool restored = true;
         for (auto it = moved.rbegin(); it != moved.rend(); ++it) {
-            auto [from_dir, from_leaf] = items.parent_of(it->name, true);
-            auto [to_dir, to_leaf] = target.parent_of(it->name, false);
-            ::renameat(to_dir.get(), to_leaf.c_str(), from_dir.get(), from_leaf.c_str());
-            if (it->replaced) {
-                auto [aside_dir, aside_leaf] = aside.parent_of(it->name, false);
-                ::renameat(aside_dir.get(), aside_leaf.c_str(), to_dir.get(), to_leaf.c_str());
+            try {
+                auto [from_dir, from_leaf] = items.parent_of(it->name, true);
+                auto [to_dir, to_leaf] = target.parent_of(it->name, false);
+                ::renameat(to_dir.get(), to_leaf.c_str(), from_dir.get(), from_leaf.c_str());
+                if (it->replaced) {
+                    auto [aside_dir, aside_leaf] = aside.parent_of(it->name, false);
+                    if (::renameat(aside_dir.get(), aside_leaf.c_str(), to_dir.get(),
+                                   to_leaf.c_str()) != 0)
+                        restored = false;
+                }
+            } catch (const Error&) {
+                restored = it->replaced ? false : restored;
             }
         }
         for (auto it = made.rbegin(); it != made.rend(); ++it)
             ::unlinkat(target.root_fd(), it->c_str(), AT_REMOVEDIR);
+        if (!restored) { // never delete what the user had: say where it is
+            staging_dir.keep();
+            fail(Errc::io, "the pull failed while moving files into " + out.string() +
+                               " and some replaced files could not be put back; they are in " +
+                               (staging / "replaced").string());
+        }
         throw;
     }
     for (auto& l : layers) {
@@ -234,6 +253,10 @@ Task<ExtractResult> pull_to_directory(ReadOnlyTarget& src, std::string_view refe
             continue;
         }
         check_relative_name(title, "layer title");
+        if (title.starts_with(".floe-"))
+            fail(Errc::unsafe_path, "layer title '" + printable(title.substr(0, 200)) +
+                                        "' is refused: names starting with .floe- are floe's own "
+                                        "staging (the artifact is unsafe to unpack)");
         if (!titles.insert(title).second)
             fail(Errc::unsafe_path, "two layers are titled '" + title + "'; refusing to pick one");
         layers.push_back(layer);
@@ -291,7 +314,7 @@ Task<ExtractResult> pull_to_directory(ReadOnlyTarget& src, std::string_view refe
     }
     items.verify_links(); // a later layer's link can change where an earlier one leads
 
-    result.items = move_into_place(items, out, staging.path(), layers, options.overwrite);
+    result.items = move_into_place(items, out, staging, layers, options.overwrite);
     out_guard.armed = false;
     co_return result;
 }

@@ -93,6 +93,10 @@ class ResumingBody final : public BlobReader {
     Task<void> ensure_finished() {
         if (!response_)
             co_return;
+        if (end_ < blob_.size) { // a range: a registry that ignored Range sends the rest too
+            response_.reset();
+            co_return;
+        }
         std::byte extra[1];
         if (co_await response_->read(extra) > 0)
             fail(Errc::verification_failed, "the registry " + target_.describe() +
@@ -337,6 +341,10 @@ Task<Descriptor> RemoteTarget::push(Descriptor desc, BlobSource& source) {
                     held.resize(got);
                     length = got;
                     ended = got < *step.length;
+                    if (length == 0) { // the source ended on a chunk boundary: nothing to send
+                        machine.sent(0, true);
+                        break;
+                    }
                     if (hash_here)
                         hasher.update(std::as_bytes(std::span(held.data(), held.size())));
                     hashed += got;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,11 +64,14 @@ Task<std::size_t> LimitedReader::read(std::span<std::byte> buf) {
 Task<std::vector<std::string>> all_tags(TagLister& lister, std::size_t page_size) {
     std::vector<std::string> out;
     std::optional<std::string> cursor;
+    std::set<std::string> seen; // a listing whose pages lead in a circle never ends
     do {
         auto page = co_await lister.list_tags(cursor, page_size);
         out.insert(out.end(), page.tags.begin(), page.tags.end());
-        if (page.next && page.next == cursor)
+        if (page.next && !seen.insert(*page.next).second)
             fail(Errc::protocol, "the tag listing of " + lister.describe() + " does not advance");
+        if (seen.size() > 100'000)
+            fail(Errc::protocol, "the tag listing of " + lister.describe() + " has no end");
         cursor = std::move(page.next);
     } while (cursor);
     co_return out;

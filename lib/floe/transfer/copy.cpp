@@ -204,7 +204,8 @@ Task<Descriptor> Engine::move_blob(Target& dst, Descriptor blob, BlobSource& sou
 Task<CopyStats> Engine::copy(ReadOnlyTarget& src, Target& dst, const Descriptor& root,
                              std::string_view tag, const std::set<Digest>& present) {
     Walk walk{*this, src, dst, present};
-    co_await walk.copy_node(root, tag, 0, {});
+    std::set<Digest> path;
+    co_await walk.copy_node(root, tag, 0, std::move(path));
     co_return walk.stats;
 }
 

@@ -169,8 +169,8 @@ Task<Session::Slot> Session::slot() {
         co_return Slot(this);
     }
     // Wait in line; release_slot() hands the slot over by cancelling our timer.
-    auto waiter = std::make_shared<SlotWaiter>(SlotWaiter{boost::asio::steady_timer(
-        co_await boost::asio::this_coro::executor, boost::asio::steady_timer::time_point::max())});
+    auto executor = co_await boost::asio::this_coro::executor;
+    auto waiter = std::make_shared<SlotWaiter>(executor);
     slot_waiters_.push_back(waiter);
     co_await waiter->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     if (!waiter->handed) { // the operation was cancelled while we waited

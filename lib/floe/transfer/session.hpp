@@ -95,6 +95,8 @@ class Session {
     void release_slot();
     int free_slots_ = -1; // set from options on first use
     struct SlotWaiter {
+        explicit SlotWaiter(const boost::asio::any_io_executor& ex)
+            : timer(ex, boost::asio::steady_timer::time_point::max()) {}
         boost::asio::steady_timer timer;
         bool handed = false; // the slot passed to it (else its wait was cancelled)
     };
