@@ -75,8 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(std::adjacent_find(resources.begin(), resources.end()) == resources.end(),
                joined(merged));
     auto again = floe::auth::merge_scopes({}, merged);
-    FUZZ_CHECK(again == merged, "merge is not idempotent: " + joined(merged) + " then " +
-                                    joined(again));
+    FUZZ_CHECK(again == merged,
+               "merge is not idempotent: " + joined(merged) + " then " + joined(again));
     FUZZ_CHECK(floe::auth::merge_scopes(merged, merged) == merged, joined(merged));
 
     try {

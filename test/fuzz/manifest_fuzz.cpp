@@ -71,8 +71,8 @@ void round_trip(const Doc& doc, Parse parse, std::string_view input, const char*
     try {
         sniffed = floe::sniff_media_type(text);
     } catch (const floe::Error& e) {
-        FUZZ_CHECK(false, "sniff_media_type refused a serialised " + std::string(what) + ": " +
-                              e.what());
+        FUZZ_CHECK(false,
+                   "sniff_media_type refused a serialised " + std::string(what) + ": " + e.what());
     }
     FUZZ_CHECK(sniffed == again.media_type,
                "sniffed '" + printable(sniffed) + "' from '" + printable(text) + "'");
@@ -97,13 +97,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             check_descriptor(l, bytes);
         if (m.subject)
             check_descriptor(*m.subject, bytes);
-        FUZZ_CHECK(sniffed.has_value(), "sniff refused what parse_manifest accepted: " +
-                                            printable(bytes));
+        FUZZ_CHECK(sniffed.has_value(),
+                   "sniff refused what parse_manifest accepted: " + printable(bytes));
         if (!m.media_type.empty())
             FUZZ_CHECK(*sniffed == m.media_type, "sniffed '" + printable(*sniffed) + "' for '" +
                                                      printable(m.media_type) + "'");
-        round_trip(m, [](std::string_view t) { return floe::parse_manifest(t); }, bytes,
-                   "manifest");
+        round_trip(
+            m, [](std::string_view t) { return floe::parse_manifest(t); }, bytes, "manifest");
     } catch (const floe::Error& e) {
         check_error(e, bytes);
     }
@@ -114,12 +114,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             check_descriptor(d, bytes);
         if (idx.subject)
             check_descriptor(*idx.subject, bytes);
-        FUZZ_CHECK(sniffed.has_value(), "sniff refused what parse_index accepted: " +
-                                            printable(bytes));
+        FUZZ_CHECK(sniffed.has_value(),
+                   "sniff refused what parse_index accepted: " + printable(bytes));
         if (!idx.media_type.empty())
             FUZZ_CHECK(*sniffed == idx.media_type, "sniffed '" + printable(*sniffed) + "' for '" +
                                                        printable(idx.media_type) + "'");
-        round_trip(idx, [](std::string_view t) { return floe::parse_index(t); }, bytes, "index");
+        round_trip(
+            idx, [](std::string_view t) { return floe::parse_index(t); }, bytes, "index");
     } catch (const floe::Error& e) {
         check_error(e, bytes);
     }

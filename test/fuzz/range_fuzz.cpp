@@ -45,14 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto held = bytes_received(text);
     if (held && *held > 0) {
         std::string plain = "0-" + std::to_string(*held - 1);
-        FUZZ_CHECK(bytes_received(plain) == held,
-                   "'" + printable(text) + "' read as " + std::to_string(*held) + " but '" +
-                       plain + "' reads differently");
+        FUZZ_CHECK(bytes_received(plain) == held, "'" + printable(text) + "' read as " +
+                                                      std::to_string(*held) + " but '" + plain +
+                                                      "' reads differently");
         FUZZ_CHECK(bytes_received("bytes=" + plain) == held, plain);
     }
 
-    for (std::uint64_t asked : {std::uint64_t(0), std::uint64_t(1), std::uint64_t(5) << 20,
-                                ~std::uint64_t(0)}) {
+    for (std::uint64_t asked :
+         {std::uint64_t(0), std::uint64_t(1), std::uint64_t(5) << 20, ~std::uint64_t(0)}) {
         auto chunk = effective_chunk_size(asked, text);
         FUZZ_CHECK((chunk == 0) == (asked == 0) && chunk >= asked,
                    "asked " + std::to_string(asked) + " got " + std::to_string(chunk) +

@@ -38,8 +38,9 @@ bool oracle_tag(std::string_view t) {
 
 // Components [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* joined by '/', at most 255 characters.
 bool oracle_repository(std::string_view name) {
-    static const std::regex re(R"(^[a-z0-9]+(?:(?:\.|__|_|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|__|_|-+)[a-z0-9]+)*)*$)",
-                               std::regex::ECMAScript | std::regex::optimize);
+    static const std::regex re(
+        R"(^[a-z0-9]+(?:(?:\.|__|_|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|__|_|-+)[a-z0-9]+)*)*$)",
+        std::regex::ECMAScript | std::regex::optimize);
     if (name.empty() || name.size() > 255)
         return false;
     return std::regex_match(name.begin(), name.end(), re);
@@ -48,8 +49,8 @@ bool oracle_repository(std::string_view name) {
 std::string describe(const floe::Reference& r) {
     return std::string(r.is_layout() ? "layout" : "registry") + " registry='" +
            printable(r.registry) + "' repository='" + printable(r.repository) + "' path='" +
-           printable(r.path) + "' tag='" + printable(r.tag) +
-           "' digest='" + (r.digest ? r.digest->str() : std::string("-")) + "'";
+           printable(r.path) + "' tag='" + printable(r.tag) + "' digest='" +
+           (r.digest ? r.digest->str() : std::string("-")) + "'";
 }
 
 bool same(const floe::Reference& a, const floe::Reference& b) {

@@ -64,10 +64,21 @@ class Input {
         return *p_++;
     }
     std::uint64_t value() {
-        static constexpr std::uint64_t table[] = {
-            256, 4096, 65536, 1u << 20, 5u << 20, (8u << 20) - 1, 8u << 20, (8u << 20) + 1,
-            std::uint64_t(1) << 32, std::uint64_t(1) << 40, std::uint64_t(max64 >> 1),
-            max64 / 2 + 1, max64 - 1, max64, 1000};
+        static constexpr std::uint64_t table[] = {256,
+                                                  4096,
+                                                  65536,
+                                                  1u << 20,
+                                                  5u << 20,
+                                                  (8u << 20) - 1,
+                                                  8u << 20,
+                                                  (8u << 20) + 1,
+                                                  std::uint64_t(1) << 32,
+                                                  std::uint64_t(1) << 40,
+                                                  std::uint64_t(max64 >> 1),
+                                                  max64 / 2 + 1,
+                                                  max64 - 1,
+                                                  max64,
+                                                  1000};
         auto t = byte();
         if (t < 0xf0)
             return t;
@@ -136,8 +147,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::uint64_t may_hold = 0, really_holds = 0;
     bool lied = false;        // the registry claimed bytes it cannot have had
     bool last_closed = false; // the last event applied was closed()
-    std::string trace = "size=" + opt(blob_size) + " digest_known=" +
-                        std::to_string(digest_known) + " chunk=" + std::to_string(chunk) +
+    std::string trace = "size=" + opt(blob_size) + " digest_known=" + std::to_string(digest_known) +
+                        " chunk=" + std::to_string(chunk) +
                         " source_len=" + std::to_string(source_len) + " |";
 
     auto check = [&](const UploadMachine::Step& s) {
@@ -156,7 +167,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 FUZZ_CHECK(*s.length > 0, "an empty send with bytes left: " + where());
                 FUZZ_CHECK(*s.length <= *blob_size - s.offset, "a send past the end: " + where());
             } else {
-                FUZZ_CHECK(*s.length > 0, "an empty chunk for a source of unknown size: " + where());
+                FUZZ_CHECK(*s.length > 0,
+                           "an empty chunk for a source of unknown size: " + where());
             }
             FUZZ_CHECK(s.offset == 0 || s.content_range,
                        "a PATCH after offset 0 without Content-Range: " + where());
@@ -219,8 +231,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 may_hold = std::max(may_hold, sat_add(s.offset, *s.length));
                 std::uint64_t carried = *s.length;
                 if (!blob_size)
-                    carried = std::min(carried,
-                                       s.offset <= source_len ? source_len - s.offset : 0);
+                    carried = std::min(carried, s.offset <= source_len ? source_len - s.offset : 0);
                 really_holds = std::max(really_holds, s.offset + carried);
             }
             trace += std::string(" failed(") + op_name(s.op) + ")";
@@ -254,8 +265,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const bool restarted = after.op == Op::open && m.offset() == 0;
             if (impossible)
                 FUZZ_CHECK(restarted, "told() of a gone session or an impossible count did not "
-                                      "start over (may hold " + std::to_string(may_hold) + "): " +
-                                          trace);
+                                      "start over (may hold " +
+                                          std::to_string(may_hold) + "): " + trace);
             else
                 FUZZ_CHECK(restarted || m.offset() == *held,
                            "told() neither started over nor continued from the count: " + trace);

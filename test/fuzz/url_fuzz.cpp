@@ -56,8 +56,8 @@ void check_url(const Url& u, std::string_view from) {
     try {
         again = Url::parse(text);
     } catch (const floe::Error& e) {
-        FUZZ_CHECK(false, "str() '" + printable(text) + "' does not parse: " + e.what() +
-                              "\n     " + d());
+        FUZZ_CHECK(false,
+                   "str() '" + printable(text) + "' does not parse: " + e.what() + "\n     " + d());
     }
     FUZZ_CHECK(same(u, again), "round trip via '" + printable(text) + "' changed " + d() +
                                    " into " + describe(again));
@@ -70,21 +70,20 @@ void check_redact(const Url& u) {
     const std::string out = floe::http::redact(u);
     auto q = u.target.find('?');
     if (q == std::string::npos) {
-        FUZZ_CHECK(out == u.str(), "a URL without query changed: " + describe(u) + " -> '" +
-                                       printable(out) + "'");
+        FUZZ_CHECK(out == u.str(),
+                   "a URL without query changed: " + describe(u) + " -> '" + printable(out) + "'");
         return;
     }
     const std::string prefix = u.scheme + "://" + u.host_header() + u.target.substr(0, q) + "?";
-    FUZZ_CHECK(out.starts_with(prefix),
-               describe(u) + " redacted as '" + printable(out) + "' (want prefix '" +
-                   printable(prefix) + "')");
+    FUZZ_CHECK(out.starts_with(prefix), describe(u) + " redacted as '" + printable(out) +
+                                            "' (want prefix '" + printable(prefix) + "')");
 
     std::vector<std::string_view> pairs;
     std::string_view query = std::string_view(u.target).substr(q + 1);
     for (std::size_t start = 0;;) {
         auto amp = query.find('&', start);
-        pairs.push_back(query.substr(start, amp == std::string_view::npos ? query.npos
-                                                                          : amp - start));
+        pairs.push_back(
+            query.substr(start, amp == std::string_view::npos ? query.npos : amp - start));
         if (amp == std::string_view::npos)
             break;
         start = amp + 1;
