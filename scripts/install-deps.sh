@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ meson ninja-build pkg-config
   libboost1.81-dev libssl-dev libsimdjson-dev libfmt-dev doctest-dev libzstd-dev
-  libcli11-dev libarchive-dev
+  libcli11-dev libarchive-dev libyaml-cpp-dev
   # tests: a real registry, a peer client, TLS tooling, the test runner
   docker-registry skopeo openssl apache2-utils curl python3 python3-pytest
   # fuzzing: Debian's clang with its libFuzzer runtime

@@ -8,7 +8,8 @@
 #include "floe/artifact/products.hpp"
 #include "floe/artifact/push.hpp"
 #include "floe/artifact/release_guard.hpp"
-#include "floe/auth/keychain.hpp"
+#include "floe/auth/chain.hpp"
+#include "floe/auth/docker_config_keychain.hpp"
 #include "floe/core/media_types.hpp"
 #include "floe/http/client.hpp"
 #include "floe/http/rate_limiter.hpp"
@@ -41,10 +42,22 @@ struct Client::Impl {
     // them share a connection pool.
     std::map<std::tuple<std::string, bool, std::uint64_t>, std::unique_ptr<http::Client>> clients;
     std::map<std::string, std::shared_ptr<registry::Registry>> registries;
+    auth::SourceContext source_context;
+    auth::CredentialSources credential_sources; // shared by every registry's chain
 
     explicit Impl(ClientOptions o) : options(std::move(o)) {
         if (options.limit_rate)
             shared_limit = std::make_shared<http::RateLimiter>(options.limit_rate, 64 * 1024);
+        source_context = {ioc.get_executor(), options.observer, options.credentials.warn,
+                          std::chrono::seconds(10)};
+        credential_sources = auth::make_credential_sources(source_context, options.credentials);
+    }
+
+    // FLOE_REGISTRY_* (or FLOE_SOURCE_REGISTRY_* for a copy's source) belong to the registry
+    // the call names, and to no other host.
+    void assign_environment(const Reference& ref, const std::string& prefix, bool first) {
+        if (!ref.is_layout() && credential_sources.environment)
+            credential_sources.environment->assign(ref.api_host(), prefix, first);
     }
 
     http::Client& http_for(const RegistrySettings& s) {
@@ -77,8 +90,7 @@ struct Client::Impl {
             ro.plain_http = s.plain_http;
             ro.retry = s.retry;
             ro.observer = options.observer;
-            ro.keychain = std::make_shared<auth::StoreKeychain>(
-                s.credentials ? s.credentials : std::make_shared<EnvCredentials>());
+            ro.keychain = auth::chain_for(source_context, s.credentials, credential_sources);
             reg = std::make_shared<registry::Registry>(http_for(s), host, std::move(ro));
         }
         return reg;
@@ -89,7 +101,18 @@ struct Client::Impl {
                                : options.registries.lookup(ref.api_host());
     }
 
-    std::unique_ptr<Target> open(const Reference& ref, bool push) {
+    // `source_of`: the destination of the copy this reference is the source of (nullptr when
+    // it is the call's own reference, which FLOE_REGISTRY_* are for).
+    std::unique_ptr<Target> open(const Reference& ref, bool push,
+                                 const Reference* source_of = nullptr) {
+        if (!source_of) {
+            assign_environment(ref, "FLOE_REGISTRY", true);
+        } else {
+            assign_environment(ref, "FLOE_SOURCE_REGISTRY", false);
+            // Copying to a local layout: the source is the only registry the command names.
+            if (source_of->is_layout())
+                assign_environment(ref, "FLOE_REGISTRY", false);
+        }
         if (ref.is_layout())
             return std::make_unique<layout::LayoutTarget>(ref.path, options.durable);
         auto& s = settings_for(ref);
@@ -293,7 +316,7 @@ InspectResult Client::inspect(const Reference& ref, Deadline deadline) {
 CopyResult Client::copy(const Reference& from, const Reference& to, Deadline deadline) {
     if (to.digest)
         fail(Errc::invalid_argument, "the destination takes a tag, not a digest");
-    auto src = impl_->open(from, false);
+    auto src = impl_->open(from, false, &to);
     auto dst = impl_->open(to, true);
     std::string tag = !to.tag.empty() ? to.tag : from.tag;
     return impl_->run(
@@ -307,6 +330,79 @@ CopyResult Client::copy(const Reference& from, const Reference& to, Deadline dea
                                  copied.bytes_copied};
         }(),
         deadline);
+}
+
+namespace {
+
+// "host[:port]" from what a user types after `floe login`: a bare host, a URL, or a host with a
+// path (docker accepts all three).
+Reference registry_reference(std::string_view registry) {
+    std::string_view r = registry;
+    if (auto scheme = r.find("://"); scheme != std::string_view::npos)
+        r.remove_prefix(scheme + 3);
+    r = r.substr(0, r.find('/'));
+    if (r.empty())
+        fail(Errc::invalid_argument, "give a registry host such as registry.example.com[:port]");
+    return Reference::parse(std::string(r) + "/floe-login");
+}
+
+std::string kind_of(const std::optional<Credentials>& c) {
+    if (!c)
+        return "anonymous";
+    if (!c->registry_token.empty())
+        return "registry-token";
+    if (!c->identity_token.empty())
+        return "identity-token";
+    return "basic";
+}
+
+} // namespace
+
+CredentialInfo Client::which_credentials(std::string_view registry, Deadline deadline) {
+    auto ref = registry_reference(registry);
+    impl_->assign_environment(ref, "FLOE_REGISTRY", true);
+    auto host = ref.api_host();
+    auto chain = auth::chain_for(impl_->source_context, impl_->settings_for(ref).credentials,
+                                 impl_->credential_sources);
+    return impl_->run(
+        [&]() -> Task<CredentialInfo> {
+            auto found = co_await chain->resolve(host, "");
+            CredentialInfo info{ref.registry, {}, {}, kind_of(found)};
+            if (found) {
+                info.source = found->source;
+                info.username = found->username;
+            }
+            co_return info;
+        }(),
+        deadline);
+}
+
+LoginResult Client::login(std::string_view registry, const Credentials& credentials,
+                          Deadline deadline) {
+    auto ref = registry_reference(registry);
+    auto& s = impl_->settings_for(ref);
+    registry::RegistryOptions ro;
+    ro.plain_http = s.plain_http;
+    ro.retry = s.retry;
+    ro.observer = impl_->options.observer;
+    // Only the credentials being saved: a check that passed on other ones would prove nothing.
+    ro.keychain =
+        std::make_shared<auth::StoreKeychain>(std::make_shared<StaticCredentials>(credentials));
+    auto checker =
+        std::make_shared<registry::Registry>(impl_->http_for(s), ref.api_host(), std::move(ro));
+    return impl_->run(
+        [&]() -> Task<LoginResult> {
+            co_await checker->check_credentials();
+            auto saved =
+                co_await auth::save_login(impl_->source_context, ref.registry, credentials);
+            co_return LoginResult{saved.where, saved.unencrypted};
+        }(),
+        deadline);
+}
+
+std::string Client::logout(std::string_view registry, Deadline deadline) {
+    auto ref = registry_reference(registry);
+    return impl_->run(auth::remove_login(impl_->source_context, ref.registry), deadline);
 }
 
 } // namespace floe

@@ -39,6 +39,8 @@ struct ClientOptions {
     int range_parts = 1;          // fetch blobs >= 64 MiB as this many ranges at once
     ProgressCallback progress;    // per-blob and per-operation events
     RequestObserver observer;     // one event per HTTP exchange (-v, metrics)
+    // The credential sources asked after the ones set per registry (README, "Authentication").
+    CredentialOptions credentials;
     // SIGINT and SIGTERM cancel the running call, which then throws Errc::cancelled and leaves
     // only resumable state (for programs that have no handlers of their own; the CLI). After an
     // interrupt, a further SIGINT/SIGTERM ends the process with status 130 at once.
@@ -108,6 +110,19 @@ struct CopyResult {
     std::uint64_t bytes_copied = 0;
 };
 
+// Which credentials a registry gets, resolved for real (a helper run, a cloud token fetched).
+struct CredentialInfo {
+    std::string registry; // the host the credentials are for
+    std::string source;   // which source answered; "" when none did
+    std::string username; // never a secret
+    std::string kind;     // "basic", "identity-token", "registry-token" or "anonymous"
+};
+
+struct LoginResult {
+    std::string where;        // the credential helper or the file that holds them now
+    bool unencrypted = false; // a plain file
+};
+
 class Client {
   public:
     explicit Client(ClientOptions options = {});
@@ -131,6 +146,16 @@ class Client {
     InspectResult inspect(const Reference& ref, Deadline deadline = {});
     // Copies a manifest and everything it names; tags it with to.tag (or from's tag).
     CopyResult copy(const Reference& from, const Reference& to, Deadline deadline = {});
+
+    // `registry`: "host[:port]" (a scheme or a path after it are ignored; docker.io's aliases
+    // are one registry).
+    CredentialInfo which_credentials(std::string_view registry, Deadline deadline = {});
+    // Checks the credentials against the registry, then saves them through its credential
+    // helper, else in docker's config.json (mode 0600). Refused credentials are not saved.
+    LoginResult login(std::string_view registry, const Credentials& credentials,
+                      Deadline deadline = {});
+    // Forgets the registry's saved credentials; returns where from ("" when there were none).
+    std::string logout(std::string_view registry, Deadline deadline = {});
 
   private:
     struct Impl;

@@ -7,7 +7,7 @@
 # SCRATCH_DIR (default $TMPDIR/floe-fuzz) gets build.ninja, objects, bin/<name>_fuzz and
 # run/<name>/{corpus,artifacts,log}; nothing is written into the repository. TARGETs default to
 # all of them (reference challenge paging range upload_machine manifest safe_path
-# registry_errors url).
+# registry_errors url docker_config pull_secret).
 #
 # Environment: FUZZ_SECONDS (20) per target; FUZZ_JOBS (2) parallel compiles and parallel fuzzers;
 # FUZZ_ARGS extra libFuzzer flags; CXX a clang++ (default: clang++, else clang++-NN).
@@ -27,7 +27,8 @@ case "$scratch/" in
 "$root"/*) echo "run.sh: the scratch directory must be outside the repository" >&2; exit 2 ;;
 esac
 
-all_targets=(reference challenge paging range upload_machine manifest safe_path registry_errors url)
+all_targets=(reference challenge paging range upload_machine manifest safe_path registry_errors url
+    docker_config pull_secret)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
@@ -141,6 +142,7 @@ for t in "${targets[@]}"; do
     grep -q -E '#[[:space:]]*include[[:space:]]*<openssl/' "${files[@]}" && libs+=" -lcrypto"
     grep -q -E '#[[:space:]]*include[[:space:]]*<zstd' "${files[@]}" && libs+=" -lzstd"
     grep -q -E '#[[:space:]]*include[[:space:]]*<archive' "${files[@]}" && libs+=" -larchive"
+    grep -q -E '#[[:space:]]*include[[:space:]]*<yaml-cpp/' "${files[@]}" && libs+=" -lyaml-cpp"
     objs=("obj/${t}_fuzz.o")
     {
         echo "build obj/${t}_fuzz.o: cxx $(esc "$here/${t}_fuzz.cpp")"

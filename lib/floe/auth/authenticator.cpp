@@ -1,11 +1,10 @@
 #include "floe/auth/authenticator.hpp"
 
 #include "floe/auth/challenge.hpp"
+#include "floe/core/base64.hpp"
 #include "floe/core/error.hpp"
 #include "floe/core/printable.hpp"
 #include "floe/target/flight.hpp"
-
-#include <openssl/evp.h>
 
 #include <algorithm>
 
@@ -21,19 +20,27 @@ std::string cache_key(const http::Url& url, const std::vector<std::string>& scop
     return key;
 }
 
-std::string base64(std::string_view in) {
-    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(in.data()),
-                            static_cast<int>(in.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
+// The distribution token spec: a token lives at least 60 seconds (older servers send less or
+// nothing). It is renewed a tenth of its life early (5 s to 5 min), so it never expires between
+// the check and its use; a registry that expires it sooner answers 401 and gets a fresh one.
+clock::duration usable_life(std::int64_t expires_in) {
+    auto life = std::chrono::seconds(std::clamp<std::int64_t>(expires_in, 60, 86400));
+    auto margin =
+        std::clamp<clock::duration>(life / 10, std::chrono::seconds(5), std::chrono::minutes(5));
+    return life - margin;
 }
 
 } // namespace
 
+bool may_send_credentials(const http::Url& registry, const http::Url& realm) {
+    if (realm.scheme == "https" || http::is_loopback_host(realm.host))
+        return true;
+    // Plain http to the registry's own host: the user chose plain http for that host.
+    return realm.host == registry.host;
+}
+
 std::string basic_authorization(std::string_view user, std::string_view password) {
-    return "Basic " + base64(std::string(user) + ":" + std::string(password));
+    return "Basic " + base64_encode(std::string(user) + ":" + std::string(password));
 }
 
 std::string repository_of(const std::vector<std::string>& scopes) {
@@ -127,7 +134,11 @@ Task<std::optional<std::string>> Authenticator::on_unauthorized(
                           bearer_challenge->param("service")};
         if (state.realm.empty())
             fail(Errc::protocol, "registry " + registry + " asked for a token without a realm");
-        state.realm = url.follow(state.realm).str(); // http(s) only, no downgrade from https
+        auto realm = url.follow(state.realm); // http(s) only, no downgrade from https
+        state.realm = realm.str();
+        // Credentials go to the registry's own token service, reached through its challenge,
+        // and not in clear text to another host: such a realm is asked anonymously.
+        state.send_credentials = may_send_credentials(url, realm);
         origins_[url.origin()] = state;
         std::vector<std::string> challenge_scopes;
         if (auto s = bearer_challenge->param("scope"); !s.empty())
@@ -158,7 +169,11 @@ Task<std::optional<std::string>> Authenticator::on_unauthorized(
                     flight->land();
                 }
             } landing{this, key, flight};
-            token = co_await fetch_token(registry, state, wanted, creds);
+            // A named value: GCC mishandles temporaries that live across a co_await.
+            std::optional<Credentials> offered;
+            if (state.send_credentials)
+                offered = creds;
+            token = co_await fetch_token(registry, state, wanted, offered);
             tokens_[key] = *token;
             if (wanted != merge_scopes(scopes, {})) // also answer later lookups by our scopes
                 tokens_[cache_key(url, merge_scopes(scopes, {}))] = *token;
@@ -183,7 +198,15 @@ Task<Authenticator::Token> Authenticator::fetch_token(const std::string& registr
                                                       const std::optional<Credentials>& creds) {
     http::Request req;
     req.url = http::Url::parse(state.realm);
-    if (creds && !creds->identity_token.empty()) {
+    // A refresh token the service handed out earlier stands in for the password (the
+    // password then crosses the wire once per process, not once per token).
+    std::string refresh;
+    if (creds && !creds->identity_token.empty())
+        refresh = creds->identity_token;
+    else if (auto it = refresh_tokens_.find(state.realm + " " + state.service);
+             it != refresh_tokens_.end() && creds)
+        refresh = it->second;
+    if (!refresh.empty()) {
         // OAuth2 refresh-token grant (docker's identity tokens).
         req.method = "POST";
         req.headers.set("Content-Type", "application/x-www-form-urlencoded");
@@ -193,7 +216,7 @@ Task<Authenticator::Token> Authenticator::fetch_token(const std::string& registr
         req.body = "grant_type=refresh_token&client_id=floe&service=" +
                    http::percent_encode(state.service) +
                    "&scope=" + http::percent_encode(scope_list) +
-                   "&refresh_token=" + http::percent_encode(creds->identity_token);
+                   "&refresh_token=" + http::percent_encode(refresh);
     } else {
         if (!state.service.empty())
             req.url.add_query("service", state.service);
@@ -206,6 +229,13 @@ Task<Authenticator::Token> Authenticator::fetch_token(const std::string& registr
     auto started = clock::now();
     http::Call call{[&] { return req; }, scopes};
     auto resp = co_await wire_.send(call);
+    if ((resp.status == 400 || resp.status == 401) && !refresh.empty() &&
+        refresh != creds->identity_token) {
+        // Our remembered refresh token was revoked or expired: back to the credentials.
+        co_await resp.discard();
+        refresh_tokens_.erase(state.realm + " " + state.service);
+        co_return co_await fetch_token(registry, state, scopes, creds);
+    }
     if (resp.status == 401 || resp.status == 403) {
         co_await resp.discard();
         fail(Errc::unauthorized,
@@ -222,10 +252,9 @@ Task<Authenticator::Token> Authenticator::fetch_token(const std::string& registr
     auto answer = parse_token_answer(co_await resp.read_all(256 * 1024));
     remember_secret(answer.token);
     remember_secret(answer.refresh_token);
-    // Renew a little early so a token never expires between the check and its use.
-    auto lifetime =
-        std::chrono::seconds(std::clamp<std::int64_t>(answer.expires_in - 10, 1, 86400));
-    co_return Token{answer.token, started + lifetime};
+    if (!answer.refresh_token.empty() && creds)
+        refresh_tokens_[state.realm + " " + state.service] = answer.refresh_token;
+    co_return Token{answer.token, started + usable_life(answer.expires_in)};
 }
 
 } // namespace floe::auth

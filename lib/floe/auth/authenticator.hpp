@@ -40,6 +40,7 @@ class Authenticator {
         std::string scheme; // "basic" or "bearer"
         std::string realm;
         std::string service;
+        bool send_credentials = true; // the realm may see the registry's credentials
     };
     struct Token {
         std::string value;
@@ -60,7 +61,13 @@ class Authenticator {
     std::map<std::string, OriginState> origins_;
     std::map<std::string, Token> tokens_; // origin + " " + scopes
     std::map<std::string, std::shared_ptr<Flight>> fetching_;
+    std::map<std::string, std::string> refresh_tokens_; // realm + " " + service
 };
+
+// Whether credentials for the registry at `registry` may go to its token service at `realm`:
+// over https, to a loopback service, or to the registry's own host (over the plain http the
+// user chose for it); never in clear text to another host.
+bool may_send_credentials(const http::Url& registry, const http::Url& realm);
 
 std::string basic_authorization(std::string_view user, std::string_view password);
 

@@ -1,8 +1,10 @@
-// Where credentials come from. A CredentialStore answers for one registry host; stores chain,
-// first hit wins. Today: explicit values and FLOE_REGISTRY_* environment variables; docker
-// config.json, credential helpers and cloud providers plug in here later.
+// Credentials, and the synchronous store a library caller can hand to the client for a registry
+// (RegistrySettings::credentials). The client's own chain (environment for the call's
+// reference, pull secret, docker/podman config and credential helpers, ECR/GCR/ACR) is
+// asynchronous and internal: lib/floe/auth/.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +18,9 @@ struct Credentials {
     std::string password;
     std::string identity_token; // OAuth2 refresh token for the registry's token service
     std::string registry_token; // a bearer token used as it is
+    // Which source answered ("docker config /home/me/.docker/config.json", "credential helper
+    // docker-credential-pass", "ECR (web identity)"): for `floe auth which`, never a secret.
+    std::string source;
 };
 
 class CredentialStore {
@@ -34,10 +39,20 @@ class StaticCredentials final : public CredentialStore {
     Credentials c_;
 };
 
-// FLOE_REGISTRY_USERNAME, FLOE_REGISTRY_PASSWORD, FLOE_REGISTRY_TOKEN.
-class EnvCredentials final : public CredentialStore {
-  public:
-    std::optional<Credentials> lookup(std::string_view registry) const override;
+// Which of the client's own credential sources are asked, after the credentials set for a host
+// (RegistrySettings::credentials). The order is in the README ("Authentication").
+struct CredentialOptions {
+    // FLOE_REGISTRY_USERNAME/PASSWORD/TOKEN for the registry of each call's reference (a copy's
+    // destination), FLOE_SOURCE_REGISTRY_* for a copy's source (FLOE_REGISTRY_* too when the copy
+    // goes to a local layout); never for another host.
+    bool environment = true;
+    // A Kubernetes pull secret: a Secret manifest or .dockerconfigjson file, or
+    // "k8s:NAMESPACE/NAME" read from the API server; "": FLOE_PULL_SECRET, else none.
+    std::string pull_secret;
+    bool docker_config = true; // docker/podman config files and credential helpers
+    bool cloud = true;         // ECR, GCR / Artifact Registry and ACR identities
+    // A source that is configured but fails (a helper that times out, say): one line each.
+    std::function<void(const std::string&)> warn;
 };
 
 class CredentialChain final : public CredentialStore {

@@ -125,6 +125,23 @@ Task<Registry::Document> Registry::fetch_document(http::Call& call, std::string 
     }
 }
 
+Task<void> Registry::check_credentials() {
+    http::Call call;
+    call.make = [this] {
+        http::Request r;
+        r.url = endpoint("/v2/");
+        return r;
+    };
+    auto resp = co_await send(call);
+    if (resp.status == 401) {
+        co_await resp.discard();
+        fail(Errc::unauthorized, "registry " + host_ + " refused these credentials",
+             {401, {}, http::redact(resp.url)});
+    }
+    co_await expect(resp, "registry " + host_, 200);
+    co_await resp.discard();
+}
+
 Task<void> Registry::expect(http::Response& response, std::string what, int expected, int also,
                             int or_else) {
     auto status = response.status;

@@ -52,6 +52,10 @@ class Registry {
     static Task<void> expect(http::Response& response, std::string what, int expected, int also = 0,
                              int or_else = 0);
 
+    // GET /v2/ with the keychain's credentials (answering the challenge, a token fetched if
+    // asked): returns when the registry accepts them, throws Errc::unauthorized when it does not.
+    Task<void> check_credentials();
+
     const http::RetryPolicy& retry_policy() const { return options_.retry; }
     const std::string& scheme() const { return scheme_; }
 
