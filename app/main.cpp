@@ -3,6 +3,7 @@
 #include "exit_codes.hpp"
 #include "output.hpp"
 #include "progress_view.hpp"
+#include "prompt.hpp"
 
 #include "floe/core/byte_size.hpp"
 #include "floe/core/printable.hpp"
@@ -38,7 +39,16 @@ struct GlobalFlags {
     std::string chunk_size;
     std::vector<std::string> mount_from;
     int range_parts = 1;
+    std::string pull_secret;
 };
+
+// One line, whatever the message holds.
+std::string one_line(std::string s) {
+    for (auto& c : s)
+        if (c == '\n' || c == '\r')
+            c = ' ';
+    return s;
+}
 
 ClientOptions client_options(const GlobalFlags& g) {
     ClientOptions o;
@@ -59,6 +69,10 @@ ClientOptions client_options(const GlobalFlags& g) {
     o.durable = g.fsync;
     o.range_parts = g.range_parts;
     o.handle_interrupts = true;
+    o.credentials.pull_secret = g.pull_secret;
+    o.credentials.warn = [](const std::string& line) {
+        fmt::print(stderr, "floe: warning: {}\n", scrub(one_line(line)));
+    };
     if (g.verbose)
         o.observer = [](const RequestEvent& e) {
             fmt::print(stderr, "floe: {}\n", request_line(e));
@@ -69,16 +83,9 @@ ClientOptions client_options(const GlobalFlags& g) {
 // What to do about an error, for the errors whose fix is the CLI's own configuration.
 std::string hint_for(const Error& e) {
     if (e.errc() == Errc::unauthorized)
-        return "; check FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD (or FLOE_REGISTRY_TOKEN)";
+        return "; run 'floe login REGISTRY' or set FLOE_REGISTRY_USERNAME and "
+               "FLOE_REGISTRY_PASSWORD (see 'floe auth which REGISTRY')";
     return {};
-}
-
-// One line, whatever the message holds.
-std::string one_line(std::string s) {
-    for (auto& c : s)
-        if (c == '\n' || c == '\r')
-            c = ' ';
-    return s;
 }
 
 Annotations parse_annotations(const std::vector<std::string>& items) {
@@ -104,8 +111,11 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.footer(
         std::string("\n") + reference_help +
-        "\n\nCredentials: FLOE_REGISTRY_USERNAME and FLOE_REGISTRY_PASSWORD, or "
-        "FLOE_REGISTRY_TOKEN.\nExit codes: 0 ok, 1 other failure, 2 usage, 3 not found, "
+        "\n\nCredentials, first hit wins: FLOE_REGISTRY_USERNAME/PASSWORD or FLOE_REGISTRY_TOKEN "
+        "(the reference's registry only; FLOE_SOURCE_REGISTRY_* for a copy's source), "
+        "--pull-secret, docker/podman config and credential helpers ('floe login'), then "
+        "ECR/GCR/ACR identities. 'floe auth which REGISTRY' shows which one answers.\nExit codes: "
+        "0 ok, 1 other failure, 2 usage, 3 not found, "
         "4 authentication, 5 verification, 6 network, 7 invalid input, 8 conflict, 9 local I/O, "
         "130 interrupted (run again to continue).");
     GlobalFlags g;
@@ -150,6 +160,11 @@ int main(int argc, char** argv) {
                    "window-limited links)")
         ->check(CLI::Range(1, 16))
         ->capture_default_str();
+    app.add_option("--pull-secret", g.pull_secret,
+                   "Credentials from a Kubernetes pull secret: a Secret manifest or "
+                   ".dockerconfigjson file, or k8s:NAMESPACE/NAME read with the pod's service "
+                   "account")
+        ->envname("FLOE_PULL_SECRET");
     app.add_flag("--fsync", g.fsync,
                  "Flush each file to disk before it gets its final name (survives power loss)");
 
@@ -226,6 +241,50 @@ int main(int argc, char** argv) {
                  "  floe artifact copy registry.example.com/data/sales:1.4.0 ocidir://./mirror\n"
                  "  floe artifact copy ocidir://./store:dev localhost:5000/data/sales:dev");
 
+    // login / logout (also as `floe artifact login|logout`)
+    struct LoginFlags {
+        std::string registry, username, password_on_argv;
+        bool password_stdin = false;
+    } login_flags;
+    std::string logout_registry;
+    auto add_login = [&](CLI::App* parent) {
+        auto* cmd = parent->add_subcommand(
+            "login", "Check credentials against a registry and save them for later commands");
+        cmd->add_option("REGISTRY", login_flags.registry, "Registry host[:port]")->required();
+        cmd->add_option("-u,--username", login_flags.username, "User name (asked when absent)");
+        cmd->add_flag("--password-stdin", login_flags.password_stdin,
+                      "Read the password or token from stdin (else it is asked for, unechoed)");
+        // Accepted only to be refused without echoing it (a parse error would quote it).
+        cmd->add_option("-p,--password", login_flags.password_on_argv)->group("");
+        cmd->footer("\nSaves through the registry's credential helper (credHelpers, credsStore "
+                    "in docker's config.json), else in config.json itself (mode 0600, "
+                    "unencrypted). There is no --password flag: a flag's value shows in the "
+                    "process list and in shell history.\nExample:\n"
+                    "  printf %s \"$TOKEN\" | floe login ghcr.io -u me --password-stdin");
+        return cmd;
+    };
+    auto add_logout = [&](CLI::App* parent) {
+        auto* cmd = parent->add_subcommand("logout", "Forget the saved credentials of a registry");
+        cmd->add_option("REGISTRY", logout_registry, "Registry host[:port]")->required();
+        return cmd;
+    };
+    auto* login = add_login(&app);
+    auto* logout = add_logout(&app);
+    auto* artifact_login = add_login(artifact);
+    auto* artifact_logout = add_logout(artifact);
+
+    // auth which
+    auto* auth = app.add_subcommand("auth", "Inspect how floe authenticates");
+    auth->require_subcommand(1);
+    std::string which_registry;
+    bool which_json_out = false;
+    auto* which = auth->add_subcommand(
+        "which", "Resolve the credentials for a registry and show which source answered");
+    which->add_option("REGISTRY", which_registry, "Registry host[:port]")->required();
+    which->add_flag("--json", which_json_out, "Print as JSON");
+    which->footer("\nRuns the credential helper or fetches the cloud token for real, so it "
+                  "doubles as a check of the set-up. Prints the user name, never the secret.");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -235,7 +294,8 @@ int main(int argc, char** argv) {
         return exit_usage;
     }
 
-    for (auto* name : {"FLOE_REGISTRY_PASSWORD", "FLOE_REGISTRY_TOKEN"})
+    for (auto* name : {"FLOE_REGISTRY_PASSWORD", "FLOE_REGISTRY_TOKEN",
+                       "FLOE_SOURCE_REGISTRY_PASSWORD", "FLOE_SOURCE_REGISTRY_TOKEN"})
         if (const char* v = std::getenv(name))
             remember_secret(v);
     try {
@@ -243,7 +303,46 @@ int main(int argc, char** argv) {
         ProgressView progress(parse_progress_mode(g.progress, ::isatty(2)), stderr);
         options.progress = progress.callback();
         Client client(options);
-        if (*push && !push_products.empty()) {
+        if (*login || *artifact_login) {
+            if (!login_flags.password_on_argv.empty()) {
+                remember_secret(login_flags.password_on_argv);
+                fmt::print(stderr, "floe: a password is never taken from the command line (it "
+                                   "shows in the process list and in shell history); pipe it to "
+                                   "--password-stdin\n");
+                return exit_usage;
+            }
+            Credentials c;
+            c.username = login_flags.username;
+            if (c.username.empty()) {
+                if (login_flags.password_stdin)
+                    fail(Errc::invalid_argument, "--password-stdin needs --username");
+                c.username = prompt_on_terminal("Username: ", false);
+            }
+            c.password = login_flags.password_stdin ? read_secret_from_stdin()
+                                                    : prompt_on_terminal("Password: ", true);
+            remember_secret(c.password);
+            if (c.username.empty() || c.password.empty())
+                fail(Errc::invalid_argument, "a user name and a password are both needed");
+            auto saved = client.login(login_flags.registry, c);
+            fmt::print(stderr, "floe: login succeeded; credentials saved in {}\n",
+                       scrub(saved.where));
+            if (saved.unencrypted)
+                fmt::print(stderr,
+                           "floe: warning: the password is stored unencrypted in {}; configure "
+                           "a credential helper (\"credsStore\" in that file) to avoid it\n",
+                           scrub(saved.where));
+        } else if (*logout || *artifact_logout) {
+            auto where = client.logout(logout_registry);
+            if (where.empty())
+                fmt::print(stderr, "floe: no saved credentials for {}\n", scrub(logout_registry));
+            else
+                fmt::print(stderr, "floe: removed the credentials of {} from {}\n",
+                           scrub(logout_registry), scrub(where));
+        } else if (*which) {
+            auto info = client.which_credentials(which_registry);
+            fmt::print("{}",
+                       which_json_out ? credential_json(info) : scrub_lines(credential_text(info)));
+        } else if (*push && !push_products.empty()) {
             if (!push_paths.empty())
                 fail(Errc::invalid_argument,
                      "--products pushes each product's "

@@ -204,4 +204,22 @@ std::string copy_json(const Reference& from, const Reference& to, const CopyResu
     return w.take() + "\n";
 }
 
+std::string credential_text(const CredentialInfo& info) {
+    if (info.kind == "anonymous")
+        return fmt::format("registry  {}\nsource    none (anonymous)\n", info.registry);
+    return fmt::format("registry  {}\nsource    {}\nusername  {}\nkind      {}\n", info.registry,
+                       info.source, info.username.empty() ? "-" : info.username, info.kind);
+}
+
+std::string credential_json(const CredentialInfo& info) {
+    json::Writer w;
+    w.begin_object();
+    w.key("registry").value(info.registry);
+    w.key("source").value(info.source);
+    w.key("username").value(info.username);
+    w.key("kind").value(info.kind);
+    w.end_object();
+    return w.take() + "\n";
+}
+
 } // namespace floe::cli

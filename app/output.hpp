@@ -19,6 +19,8 @@ std::string inspect_json(const Reference& ref, const InspectResult& r);
 std::string push_json(const Reference& ref, const PushResult& r);
 std::string pull_text(const PullResult& r);
 std::string pull_json(const Reference& ref, const PullResult& r);
+std::string credential_text(const CredentialInfo& info);
+std::string credential_json(const CredentialInfo& info);
 std::string copy_json(const Reference& from, const Reference& to, const CopyResult& r);
 
 } // namespace floe::cli

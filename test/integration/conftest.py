@@ -40,7 +40,18 @@ def pytest_configure(config):
 
 # Variables that must come only from the test, never from the developer's shell.
 _FLOE_VARS = ("FLOE_REGISTRY_USERNAME", "FLOE_REGISTRY_PASSWORD",
-              "FLOE_REGISTRY_TOKEN", "FLOE_CA_FILE")
+              "FLOE_REGISTRY_TOKEN", "FLOE_CA_FILE", "FLOE_SOURCE_REGISTRY_USERNAME",
+              "FLOE_SOURCE_REGISTRY_PASSWORD", "FLOE_SOURCE_REGISTRY_TOKEN", "FLOE_PULL_SECRET",
+              "DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+              "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+              "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_OAUTH_ACCESS_TOKEN", "GCE_METADATA_HOST",
+              "AZURE_ACCESS_TOKEN", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID",
+              "AZURE_TENANT_ID", "IDENTITY_ENDPOINT", "IDENTITY_HEADER",
+              "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "AWS_SHARED_CREDENTIALS_FILE",
+              "AWS_CONFIG_FILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_SESSION_NAME", "AWS_ENDPOINT_URL",
+              "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_STS", "AWS_CA_BUNDLE", "XDG_CACHE_HOME",
+              "FLOE_K8S_SERVICEACCOUNT_DIR", "AZURE_AUTHORITY_HOST", "FLOE_ACR_EXCHANGE_URL",
+              "FLOE_AZURE_IMDS", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "MSI_ENDPOINT", "MSI_SECRET")
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy",
                "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
@@ -87,8 +98,8 @@ def registry_tls():
 def registry_factory():
     started = []
 
-    def make(mode="anon", auth=None):
-        started.append(start_registry(mode, auth))
+    def make(mode="anon", auth=None, password=None):
+        started.append(start_registry(mode, auth, password=password))
         return started[-1]
 
     yield make

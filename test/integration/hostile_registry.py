@@ -26,6 +26,9 @@ Auth:     "basic": everything under /v2/ needs `Authorization: Basic` with usern
           this server's own realm (GET /token, Basic username:password when a username is set,
           anonymous otherwise) or static_token; 401 + `WWW-Authenticate: Bearer realm=...` else.
 
+          realm_server = OTHER: the challenge names OTHER's realm (a token service on another
+          host) and OTHER's tokens are accepted.
+
 Misbehaviours (attributes; set them before or between floe runs):
   redirect_blobs = BASE   blob GETs answer `redirect_status` (307) to BASE + the same path +
                           a signed query (X-Amz-Signature=SECRETSIG...). BASE is another origin,
@@ -233,6 +236,9 @@ class HostileRegistry:
         self.requests = []
         self.issued_tokens = []   # every token this server's realm handed out
         self.valid_tokens = set()
+        # realm_server = another HostileRegistry: the Bearer challenge names ITS /token (a token
+        # service on another host), and tokens it issued are valid here.
+        self.realm_server = None
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self.server = self.thread = None
@@ -451,7 +457,7 @@ class HostileRegistry:
     def _challenge(self, method, repo, error=None):
         if self.auth == "basic":
             return 'Basic realm="hostile-registry"'
-        realm = f"{self.url}/token"
+        realm = f"{(self.realm_server or self).url}/token"
         value = f'Bearer realm="{realm}",service="{self.service}"'
         scope = self._scope(method, repo)
         if scope:
@@ -470,7 +476,9 @@ class HostileRegistry:
             return False
         token = given[len("Bearer "):]
         with self._lock:
-            return token == self.static_token or token in self.valid_tokens
+            return (token == self.static_token or token in self.valid_tokens
+                    or (self.realm_server is not None
+                        and token in self.realm_server.valid_tokens))
 
     def _echo_message(self, h, rec):
         parts = [

@@ -1,7 +1,8 @@
 """Start/stop real CNCF distribution registries (`docker-registry serve`) for tests.
 
     reg = start_registry("anon" | "basic" | "token" | "tls", auth="basic" | None,
-                         log_level=None)   # auth only matters for "tls"
+                         log_level=None,   # auth only matters for "tls"
+                         password=None)    # default: the shared test password
     reg.host, reg.url, reg.root, reg.username, reg.password, reg.ca_path,
     reg.log_path, reg.token_issuer, reg.blob_path(digest), reg.stop()
 
@@ -79,7 +80,7 @@ def _die_with_parent():
 
 
 class Registry:
-    def __init__(self, mode="anon", auth=None, log_level=None):
+    def __init__(self, mode="anon", auth=None, log_level=None, password=None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         if mode == "basic":
@@ -100,7 +101,7 @@ class Registry:
         self.config_path = os.path.join(self.workdir, "config.yml")
         self.log_path = os.path.join(self.workdir, "registry.log")
         self.username = USERNAME if auth else None
-        self.password = PASSWORD if auth else None
+        self.password = (password or PASSWORD) if auth else None
         self.ca_path = None
         self.token_issuer = None
         self.proc = None
@@ -164,13 +165,13 @@ class Registry:
         os.makedirs(self.root)
         if self.auth == "basic":
             # distribution only accepts bcrypt entries, hence -B.
-            line = subprocess.run(["htpasswd", "-Bbn", USERNAME, PASSWORD],
+            line = subprocess.run(["htpasswd", "-Bbn", USERNAME, self.password],
                                   check=True, capture_output=True, text=True).stdout.strip()
             self._htpasswd = os.path.join(self.workdir, "htpasswd")
             with open(self._htpasswd, "w") as f:
                 f.write(line + "\n")
         if self.auth == "token":
-            self.token_issuer = TokenIssuer(self.workdir, USERNAME, PASSWORD).start()
+            self.token_issuer = TokenIssuer(self.workdir, USERNAME, self.password).start()
         if self.mode == "tls":
             self.ca_path, self._cert, self._key = make_ca_and_server_cert(self.workdir)
 
@@ -240,8 +241,8 @@ class Registry:
         return f"<Registry {self.mode} auth={self.auth} {self.url}>"
 
 
-def start_registry(mode="anon", auth=None, log_level=None):
-    return Registry(mode, auth, log_level).start()
+def start_registry(mode="anon", auth=None, log_level=None, password=None):
+    return Registry(mode, auth, log_level, password).start()
 
 
 @atexit.register

@@ -44,7 +44,7 @@ class TokenIssuer:
     """Start with start(); url, realm, requests, stats(), stop().
 
     Attributes a test may change between requests: username, password,
-    ttl (token lifetime in seconds)."""
+    ttl (token lifetime in seconds), registry_leeway (subtracted from "exp")."""
 
     def __init__(self, workdir, username, password, *, service=DEFAULT_SERVICE,
                  issuer=DEFAULT_ISSUER, ttl=300):
@@ -61,6 +61,9 @@ class TokenIssuer:
         self.tokens_issued = 0
         self.denied = 0
         self.log = []              # (method, path, user or None) per token request
+        # distribution accepts a token up to 60 s past its "exp" (clock skew leeway): a test
+        # that needs tokens to really die after `ttl` seconds sets this to 60.
+        self.registry_leeway = 0
         self._server = None
         self._thread = None
 
@@ -103,7 +106,7 @@ class TokenIssuer:
         now = int(time.time())
         header = {"typ": "JWT", "alg": "RS256", "x5c": self._x5c}
         claims = {"iss": self.issuer, "sub": subject or "", "aud": service,  # aud: a string in 2.8
-                  "exp": now + self.ttl, "nbf": now, "iat": now,
+                  "exp": now + self.ttl - self.registry_leeway, "nbf": now, "iat": now,
                   "jti": secrets.token_hex(16), "access": access}
         signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode()) + "." +
                          b64url(json.dumps(claims, separators=(",", ":")).encode()))
