@@ -324,8 +324,14 @@ int main(int argc, char** argv) {
             if (c.username.empty() || c.password.empty())
                 fail(Errc::invalid_argument, "a user name and a password are both needed");
             auto saved = client.login(login_flags.registry, c);
-            fmt::print(stderr, "floe: login succeeded; credentials saved in {}\n",
-                       scrub(saved.where));
+            if (saved.checked)
+                fmt::print(stderr, "floe: login succeeded; credentials saved in {}\n",
+                           scrub(saved.where));
+            else
+                fmt::print(stderr,
+                           "floe: warning: {} does not ask for credentials, so these were not "
+                           "checked (nor sent); saved in {}\n",
+                           scrub(login_flags.registry), scrub(saved.where));
             if (saved.unencrypted)
                 fmt::print(stderr,
                            "floe: warning: the password is stored unencrypted in {}; configure "

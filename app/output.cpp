@@ -207,8 +207,10 @@ std::string copy_json(const Reference& from, const Reference& to, const CopyResu
 std::string credential_text(const CredentialInfo& info) {
     if (info.kind == "anonymous")
         return fmt::format("registry  {}\nsource    none (anonymous)\n", info.registry);
-    return fmt::format("registry  {}\nsource    {}\nusername  {}\nkind      {}\n", info.registry,
-                       info.source, info.username.empty() ? "-" : info.username, info.kind);
+    // printable(): a helper's user name or a file name could hold a line break of its own.
+    return fmt::format("registry  {}\nsource    {}\nusername  {}\nkind      {}\n",
+                       printable(info.registry), printable(info.source),
+                       info.username.empty() ? "-" : printable(info.username), info.kind);
 }
 
 std::string credential_json(const CredentialInfo& info) {

@@ -392,10 +392,10 @@ LoginResult Client::login(std::string_view registry, const Credentials& credenti
         std::make_shared<registry::Registry>(impl_->http_for(s), ref.api_host(), std::move(ro));
     return impl_->run(
         [&]() -> Task<LoginResult> {
-            co_await checker->check_credentials();
+            bool checked = co_await checker->check_credentials();
             auto saved =
                 co_await auth::save_login(impl_->source_context, ref.registry, credentials);
-            co_return LoginResult{saved.where, saved.unencrypted};
+            co_return LoginResult{saved.where, saved.unencrypted, checked};
         }(),
         deadline);
 }

@@ -121,6 +121,7 @@ struct CredentialInfo {
 struct LoginResult {
     std::string where;        // the credential helper or the file that holds them now
     bool unencrypted = false; // a plain file
+    bool checked = true;      // false: the registry asked for no credentials, so none were sent
 };
 
 class Client {

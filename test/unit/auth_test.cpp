@@ -178,3 +178,14 @@ TEST_CASE("the chain: first answer wins, a failing source warns once and the cha
     nothing.add(empty);
     CHECK_FALSE(floe::test::run_task(nothing.resolve("r.example.com", "a")));
 }
+
+TEST_CASE("a token answer with a line break, a space or a control character is refused") {
+    using floe::auth::parse_token_answer;
+    CHECK(parse_token_answer(R"({"token":"abc.def-ghi_~+/="})").token == "abc.def-ghi_~+/=");
+    for (auto* bad : {R"({"token":"a\r\nX-Injected: yes"})", R"({"token":"a\nb"})",
+                      R"({"token":"a b"})", R"({"token":"a\u0000b"})", R"({"token":"\u00e9"})",
+                      R"({"token":"ok","refresh_token":"r\r\nX: y"})"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_AS(parse_token_answer(bad), floe::Error);
+    }
+}

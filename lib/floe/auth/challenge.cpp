@@ -154,6 +154,19 @@ std::vector<std::string> merge_scopes(const std::vector<std::string>& a,
     return out;
 }
 
+namespace {
+
+// RFC 6750's b64token is narrower; printable ASCII without spaces is what any real service
+// sends, and nothing in it can break a header line.
+bool is_token_text(std::string_view s) {
+    for (unsigned char c : s)
+        if (c < 0x21 || c > 0x7e)
+            return false;
+    return true;
+}
+
+} // namespace
+
 TokenAnswer parse_token_answer(std::string_view json) {
     simdjson::dom::parser parser;
     simdjson::dom::object obj;
@@ -173,6 +186,9 @@ TokenAnswer parse_token_answer(std::string_view json) {
     std::int64_t expires = 0;
     if (obj["expires_in"].get(expires) == simdjson::SUCCESS && expires > 0)
         t.expires_in = expires;
+    if (!is_token_text(t.token) || !is_token_text(t.refresh_token))
+        fail(Errc::protocol, "the token service answered a token with spaces or control "
+                             "characters in it; refusing to use it");
     return t;
 }
 

@@ -140,10 +140,12 @@ Task<SavedLogin> save_login(const SourceContext& context, const std::string& reg
         // Old credentials in the file would answer before the helper's: leave docker's empty
         // marker entry in their place.
         if (text && has_login(*text, registry, path.string()))
-            write_private_file(path, with_login(*text, registry, Credentials{}, path.string()));
+            write_private_file(path, with_login(*text, registry, Credentials{}, path.string()),
+                               true);
         co_return SavedLogin{helper_label(helper), false};
     }
-    write_private_file(path, with_login(text.value_or(""), registry, credentials, path.string()));
+    write_private_file(path, with_login(text.value_or(""), registry, credentials, path.string()),
+                       true);
     co_return SavedLogin{path.string(), true};
 }
 
@@ -160,7 +162,7 @@ Task<std::string> remove_login(const SourceContext& context, const std::string& 
         if (co_await helper_erase(context, helper, helper_server_url(registry)))
             where = helper_label(helper);
     if (has_login(*text, registry, path.string())) {
-        write_private_file(path, without_login(*text, registry, path.string()));
+        write_private_file(path, without_login(*text, registry, path.string()), true);
         if (where.empty())
             where = path.string();
     }

@@ -94,10 +94,10 @@ std::optional<std::string> read_local_file(const fs::path& path, std::string_vie
 // Replaces the file atomically (a reader sees the old text or the new, never a mix) with mode
 // 0600 whatever the umask: the temporary file is created 0600 (mkstemp), so the secret is never
 // readable by others, not even for a moment. A symlinked config.json is written through.
-void write_private_file(const fs::path& path, std::string_view text) {
+void write_private_file(const fs::path& path, std::string_view text, bool through_symlink) {
     make_private_dirs(path.parent_path());
     std::error_code ec;
-    fs::path target = fs::is_symlink(path, ec) ? fs::canonical(path, ec) : path;
+    fs::path target = through_symlink && fs::is_symlink(path, ec) ? fs::canonical(path, ec) : path;
     if (ec || target.empty())
         target = path;
     std::string name = (target.parent_path() / ".floe-credentials-XXXXXX").string();

@@ -20,7 +20,9 @@ std::optional<std::string> read_local_file(const std::filesystem::path& path, st
 
 // Replaces the file atomically with mode 0600 whatever the umask (the temporary file is created
 // 0600 and flushed before the rename); the directories it creates are 0700. A symlink in the
-// file's place is written through to its target, as docker does with config.json.
-void write_private_file(const std::filesystem::path& path, std::string_view text);
+// file's place is replaced by the file, unless `through_symlink` (docker's config.json, which
+// users link to a dotfiles repository): then the link's target is replaced.
+void write_private_file(const std::filesystem::path& path, std::string_view text,
+                        bool through_symlink = false);
 
 } // namespace floe::auth

@@ -4,6 +4,7 @@
 #include "floe/http/client.hpp"
 
 #include "floe/core/error.hpp"
+#include "floe/core/printable.hpp"
 #include "floe/http/stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -303,10 +304,21 @@ bool is_redirect(int status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
+// A header value with a line break or NUL would end the header early and let whoever chose it
+// (a token service's answer, a credential file) write headers or a request of its own.
+void check_header_values(const Fields& headers) {
+    for (auto& [name, value] : headers.items())
+        if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            fail(Errc::protocol, "refusing to send the " + printable(name) +
+                                     " header: its value holds a line break or NUL (a "
+                                     "credential or token that is not what it claims to be)");
+}
+
 // One request on one connection. `stale` is set when a reused connection failed before the
 // server answered anything, which means it was closed while idle and the request may be replayed.
 Task<Response> send_once(std::shared_ptr<Client::Impl> client, Request& req, bool& stale) {
     auto& opt = client->opt;
+    check_header_values(req.headers);
     auto conn = client->take_idle(req.url.origin());
     if (!conn)
         conn = co_await client->connect(req.url);

@@ -125,13 +125,25 @@ Task<Registry::Document> Registry::fetch_document(http::Call& call, std::string 
     }
 }
 
-Task<void> Registry::check_credentials() {
-    http::Call call;
-    call.make = [this] {
-        http::Request r;
-        r.url = endpoint("/v2/");
-        return r;
+Task<bool> Registry::check_credentials() {
+    co_await choose_scheme();
+    auto ping = [this] {
+        http::Call call;
+        call.make = [this] {
+            http::Request r;
+            r.url = endpoint("/v2/");
+            return r;
+        };
+        return call;
     };
+    // First without credentials, past the authentication layer: does the registry ask?
+    auto anonymous = ping();
+    auto first = co_await wire_.send(anonymous);
+    auto asked = first.status == 401;
+    co_await first.discard();
+    if (!asked)
+        co_return false;
+    auto call = ping();
     auto resp = co_await send(call);
     if (resp.status == 401) {
         co_await resp.discard();
@@ -140,6 +152,7 @@ Task<void> Registry::check_credentials() {
     }
     co_await expect(resp, "registry " + host_, 200);
     co_await resp.discard();
+    co_return true;
 }
 
 Task<void> Registry::expect(http::Response& response, std::string what, int expected, int also,

@@ -54,7 +54,8 @@ class Registry {
 
     // GET /v2/ with the keychain's credentials (answering the challenge, a token fetched if
     // asked): returns when the registry accepts them, throws Errc::unauthorized when it does not.
-    Task<void> check_credentials();
+    // False when the registry did not ask for any (so they were not checked, nor sent).
+    Task<bool> check_credentials();
 
     const http::RetryPolicy& retry_policy() const { return options_.retry; }
     const std::string& scheme() const { return scheme_; }

@@ -11,7 +11,8 @@
 #include "floe/http/transport.hpp"
 
 #include <simdjson.h>
-
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -185,6 +186,11 @@ Errc errc_for(int status) {
 }
 
 std::optional<ecr::EcrToken> read_cache(const fs::path& path) {
+    // Only a plain file of our own: a link or a file planted by another user in a shared cache
+    // directory is no cache (the next write replaces it).
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && (!S_ISREG(st.st_mode) || st.st_uid != ::getuid()))
+        return std::nullopt;
     try {
         auto text = read_if_present(path, "ECR token cache");
         if (!text)
