@@ -41,6 +41,7 @@ struct Diagnostics {
     bool tls = false;          // the failure was in TLS (handshake, certificate), not in TCP
     std::string retry_after{}; // the registry's Retry-After on a busy answer
     bool too_slow = false;     // below the minimum transfer rate (not worth retrying)
+    bool circuit_open = false; // refused at once: the host's circuit breaker is open
 };
 
 // The one exception type floe throws. what() is a single line meant for a person.

@@ -13,7 +13,10 @@ bool is_retryable(const Error& error) {
         // A TLS failure (a certificate the client refuses, a server that does not speak TLS)
         // does not get better by asking again.
         // Neither does a server that trickles: it will trickle again.
-        return !error.diagnostics().tls && !error.diagnostics().too_slow;
+        // An open circuit refuses every attempt until its recovery timeout: retrying it would
+        // only spend the budget (a failover layer goes to a mirror instead).
+        return !error.diagnostics().tls && !error.diagnostics().too_slow &&
+               !error.diagnostics().circuit_open;
     case Errc::registry:
         return is_retryable_status(error.diagnostics().http_status);
     default:
