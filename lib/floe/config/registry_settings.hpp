@@ -21,6 +21,10 @@ struct RegistrySettings {
     std::string ca_file;                   // extra trusted CA certificates (PEM)
     bool insecure_skip_tls_verify = false; // tests only: TLS without certificate checks
     bool plain_http = false;               // http:// even for a non-loopback host
+    // mTLS, used by the HTTP client: a client certificate chain and its private key (PEM
+    // files), both or neither.
+    std::string client_cert;
+    std::string client_key;
     // Where credentials come from; null: FLOE_REGISTRY_USERNAME/PASSWORD/TOKEN.
     std::shared_ptr<const CredentialStore> credentials;
     RetryPolicy retry;
