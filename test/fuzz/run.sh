@@ -7,7 +7,7 @@
 # SCRATCH_DIR (default $TMPDIR/floe-fuzz) gets build.ninja, objects, bin/<name>_fuzz and
 # run/<name>/{corpus,artifacts,log}; nothing is written into the repository. TARGETs default to
 # all of them (reference challenge paging range upload_machine manifest safe_path
-# registry_errors url docker_config pull_secret).
+# registry_errors url docker_config pull_secret platform_manifest).
 #
 # Environment: FUZZ_SECONDS (20) per target; FUZZ_JOBS (2) parallel compiles and parallel fuzzers;
 # FUZZ_ARGS extra libFuzzer flags; CXX a clang++ (default: clang++, else clang++-NN).
@@ -28,7 +28,7 @@ case "$scratch/" in
 esac
 
 all_targets=(reference challenge paging range upload_machine manifest safe_path registry_errors url
-    docker_config pull_secret)
+    docker_config pull_secret platform_manifest)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
