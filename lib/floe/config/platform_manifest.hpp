@@ -18,6 +18,7 @@
 
 #include "floe/config/registry_settings.hpp"
 #include "floe/config/secret_ref.hpp"
+#include "floe/core/circuit_breaker_settings.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -56,14 +57,11 @@ struct RetrySettings {
     bool jitter = true;
 };
 
+// The circuit breaker: floe::CircuitBreakerSettings (core/circuit_breaker_settings.hpp), shared
+// with the transport layer that enforces it.
 // On by default: with mirrors configured it is what turns a dead primary into a fast failover
 // rather than a timeout per request, and 5 failures in a row never happen to a healthy registry.
-struct CircuitBreakerSettings {
-    bool enabled = true;
-    int failure_threshold = 5;
-    std::chrono::milliseconds recovery_timeout{60'000};
-    int half_open_requests = 1;
-};
+using floe::CircuitBreakerSettings;
 
 // Off by default: the platform asks for a cache explicitly. An empty path: floe's default cache
 // directory.
