@@ -2,6 +2,7 @@
 // failures to one line on stderr and a distinct exit code. No protocol logic lives here.
 #include "exit_codes.hpp"
 #include "output.hpp"
+#include "platform.hpp"
 #include "progress_view.hpp"
 #include "prompt.hpp"
 
@@ -40,6 +41,8 @@ struct GlobalFlags {
     std::vector<std::string> mount_from;
     int range_parts = 1;
     std::string pull_secret;
+    std::string config_file;
+    std::string env_name;
 };
 
 // One line, whatever the message holds.
@@ -160,6 +163,12 @@ int main(int argc, char** argv) {
                    "window-limited links)")
         ->check(CLI::Range(1, 16))
         ->capture_default_str();
+    app.add_option("--config", g.config_file,
+                   "The platform manifest (its artifacts section: registries per environment); "
+                   "default FLOE_MANIFEST, else ./manifest.yaml when it has one");
+    app.add_option("--env", g.env_name,
+                   "The manifest's environment to use (default FLOE_ENVIRONMENT, else "
+                   "artifacts.registry); references without a host go to its registry");
     app.add_option("--pull-secret", g.pull_secret,
                    "Credentials from a Kubernetes pull secret: a Secret manifest or "
                    ".dockerconfigjson file, or k8s:NAMESPACE/NAME read with the pod's service "
@@ -273,6 +282,14 @@ int main(int argc, char** argv) {
     auto* artifact_login = add_login(artifact);
     auto* artifact_logout = add_logout(artifact);
 
+    // config show
+    auto* config_cmd = app.add_subcommand("config", "Show the configuration floe would use");
+    config_cmd->require_subcommand(1);
+    bool config_json_out = false;
+    auto* config_show = config_cmd->add_subcommand(
+        "show", "The effective registry configuration of an environment (secrets as references)");
+    config_show->add_flag("--json", config_json_out, "Print as JSON");
+
     // auth which
     auto* auth = app.add_subcommand("auth", "Inspect how floe authenticates");
     auth->require_subcommand(1);
@@ -299,11 +316,42 @@ int main(int argc, char** argv) {
         if (const char* v = std::getenv(name))
             remember_secret(v);
     try {
+        auto platform = load_platform(g.config_file, g.env_name);
         auto options = client_options(g);
+        // The file's per-host values, with each flag given on the command line laid on top.
+        apply_platform(platform, options, [&](RegistrySettings& s) {
+            auto& d = options.registries.defaults;
+            if (app.count("--ca-file") || std::getenv("FLOE_CA_FILE"))
+                s.ca_file = d.ca_file;
+            if (g.insecure)
+                s.insecure_skip_tls_verify = true;
+            if (g.plain_http)
+                s.plain_http = true;
+            if (app.count("--concurrency"))
+                s.concurrency = d.concurrency;
+            if (app.count("--chunk-size"))
+                s.chunk_size = d.chunk_size;
+            if (app.count("--mount-from"))
+                s.mount_from = d.mount_from;
+            if (app.count("--limit-rate"))
+                s.limit_rate = 0; // the command line's budget, shared by every registry
+        });
+        for (auto* ref : {&push_ref, &pull_ref, &inspect_ref, &copy_from, &copy_to})
+            if (!ref->empty())
+                *ref = qualified(platform, *ref);
         ProgressView progress(parse_progress_mode(g.progress, ::isatty(2)), stderr);
         options.progress = progress.callback();
         Client client(options);
-        if (*login || *artifact_login) {
+        if (*config_show) {
+            auto* env = platform.effective();
+            if (!env)
+                fail(Errc::invalid_argument,
+                     "no platform manifest: give --config FILE, set FLOE_MANIFEST, or run where "
+                     "manifest.yaml has an artifacts section");
+            fmt::print("{}", config_json_out
+                                 ? config::to_json(*env, platform.manifest->path)
+                                 : scrub_lines(config::to_text(*env, platform.manifest->path)));
+        } else if (*login || *artifact_login) {
             if (!login_flags.password_on_argv.empty()) {
                 remember_secret(login_flags.password_on_argv);
                 fmt::print(stderr, "floe: a password is never taken from the command line (it "

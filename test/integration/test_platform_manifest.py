@@ -1,0 +1,113 @@
+"""The platform manifest drives push and pull per environment (issue 9, first part).
+
+A manifest.yaml names a registry per environment; references without a host go to the chosen
+environment's registry (--env, FLOE_ENVIRONMENT), credentials come from a credentials_ref
+(FLOE_SECRET_<NAME>_*), `floe config show` prints references and never values, and a bad file
+is one line naming file, line and key.
+"""
+import json
+import urllib.request
+
+from floe_testlib import EXIT_AUTH, EXIT_USAGE, assert_error, ok, out_json
+
+NO_ENV = {"FLOE_REGISTRY_USERNAME": None, "FLOE_REGISTRY_PASSWORD": None,
+          "FLOE_MANIFEST": None, "FLOE_ENVIRONMENT": None}
+
+
+def tags(reg, repo):
+    try:
+        with urllib.request.urlopen(f"http://{reg.host}/v2/{repo}/tags/list") as r:
+            return json.load(r).get("tags") or []
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return []
+        raise
+
+
+def write_manifest(path, default, envs, secure=None):
+    lines = ["name: test-platform", "artifacts:", "  registry:",
+             f"    uri: oci://{default.host}/floe", "  environments:"]
+    for name, reg in envs.items():
+        lines += [f"    {name}:", f"      uri: oci://{reg.host}/floe-{name}"]
+    if secure:
+        lines += ["    secure:", f"      uri: oci://{secure.host}/locked", "      auth:",
+                  "        type: basic", "        credentials_ref:", "          source: env",
+                  "          name: locked-robot"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_environments_pick_the_registry_for_references_without_a_host(
+        run_floe, registry_factory, tmp_path):
+    default, staging, prod = (registry_factory("anon") for _ in range(3))
+    manifest = write_manifest(tmp_path / "manifest.yaml", default,
+                              {"staging": staging, "prod": prod})
+    data = tmp_path / "orders.csv"
+    data.write_text("id\n1\n")
+
+    ok(run_floe("--config", manifest, "--env", "staging", "artifact", "push", "orders:1.2.3",
+                data, env=NO_ENV))
+    assert tags(staging, "floe-staging/orders") == ["1.2.3"]
+    assert tags(default, "floe/orders") == [] and tags(prod, "floe-prod/orders") == []
+
+    # FLOE_ENVIRONMENT and FLOE_MANIFEST stand in for the flags; ./manifest.yaml is found too.
+    ok(run_floe("artifact", "push", "orders:1.2.3", data,
+                env={**NO_ENV, "FLOE_MANIFEST": manifest, "FLOE_ENVIRONMENT": "prod"}))
+    assert tags(prod, "floe-prod/orders") == ["1.2.3"]
+    ok(run_floe("artifact", "push", "orders:1.2.3", data, env=NO_ENV, cwd=tmp_path))
+    assert tags(default, "floe/orders") == ["1.2.3"]
+
+    out = tmp_path / "out"
+    ok(run_floe("--env", "staging", "artifact", "pull", "orders:1.2.3", "-o", out,
+                env=NO_ENV, cwd=tmp_path))
+    assert (out / "orders.csv").read_text() == "id\n1\n"
+    # A reference with a host is used as it is.
+    ok(run_floe("--env", "staging", "artifact", "inspect", f"{prod.host}/floe-prod/orders:1.2.3",
+                env=NO_ENV, cwd=tmp_path))
+    # An environment the file does not name: the known ones are listed.
+    proc = run_floe("--env", "qa", "artifact", "inspect", "orders:1.2.3", env=NO_ENV,
+                    cwd=tmp_path)
+    assert_error(proc, EXIT_USAGE, "qa", "staging", "prod")
+
+
+def test_credentials_ref_from_the_environment(run_floe, registry_factory, registry_basic,
+                                              tmp_path):
+    default = registry_factory("anon")
+    manifest = write_manifest(tmp_path / "manifest.yaml", default, {}, secure=registry_basic)
+    data = tmp_path / "f.txt"
+    data.write_text("x\n")
+    args = ("--config", manifest, "--env", "secure", "artifact", "push", "app:dev", data)
+    # Not exported: a warning names the variables to set, and the registry refuses.
+    proc = run_floe(*args, env=NO_ENV)
+    assert proc.returncode == EXIT_AUTH
+    assert "FLOE_SECRET_LOCKED_ROBOT_PASSWORD" in proc.stderr
+    secret_env = {**NO_ENV, "FLOE_SECRET_LOCKED_ROBOT_USERNAME": registry_basic.username,
+                  "FLOE_SECRET_LOCKED_ROBOT_PASSWORD": registry_basic.password}
+    proc = ok(run_floe("-v", *args, env=secret_env))
+    assert registry_basic.password not in proc.stdout + proc.stderr
+
+    show = out_json(ok(run_floe("--config", manifest, "--env", "secure", "config", "show",
+                                "--json", env=secret_env)))
+    text = json.dumps(show)
+    assert registry_basic.password not in text
+    assert "locked-robot" in text and "FLOE_SECRET_LOCKED_ROBOT_PASSWORD" in text
+    human = ok(run_floe("--config", manifest, "--env", "secure", "config", "show",
+                        env=secret_env)).stdout
+    assert registry_basic.host in human and registry_basic.password not in human
+
+
+def test_a_bad_manifest_is_one_line_naming_file_line_and_key(run_floe, tmp_path):
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text("artifacts:\n  registry:\n    uri: oci://r.example.com/floe\n"
+                        "    tls_verfy: false\n")
+    proc = run_floe("--config", manifest, "artifact", "inspect", "orders:1", env=NO_ENV)
+    assert_error(proc, EXIT_USAGE, f"{manifest}:4", "tls_verfy", "tls_verify")
+    manifest.write_text("artifacts:\n  registry:\n    uri: oci://r.example.com/floe\n"
+                        "    auth:\n      type: basic\n")
+    proc = run_floe("--config", manifest, "config", "show", env=NO_ENV)
+    assert_error(proc, EXIT_USAGE, f"{manifest}:", "credentials_ref")
+    # --env without any manifest.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_error(run_floe("--env", "prod", "artifact", "inspect", "orders:1", env=NO_ENV,
+                          cwd=empty), EXIT_USAGE, "manifest")
