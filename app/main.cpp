@@ -73,6 +73,12 @@ ClientOptions client_options(const GlobalFlags& g) {
     o.range_parts = g.range_parts;
     o.handle_interrupts = true;
     o.credentials.pull_secret = g.pull_secret;
+    if (g.verbose)
+        o.on_circuit_change = [](std::string_view host, std::string_view from,
+                                 std::string_view to) {
+            fmt::print(stderr, "floe: registry {}: circuit {} -> {}\n", scrub(std::string(host)),
+                       from, to);
+        };
     o.credentials.warn = [](const std::string& line) {
         fmt::print(stderr, "floe: warning: {}\n", scrub(one_line(line)));
     };

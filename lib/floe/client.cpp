@@ -42,6 +42,7 @@ struct Client::Impl {
     // them share a connection pool.
     std::map<std::tuple<std::string, bool, std::uint64_t>, std::unique_ptr<http::Client>> clients;
     std::map<std::string, std::shared_ptr<registry::Registry>> registries;
+    std::map<std::string, std::shared_ptr<http::CircuitBreaker>> breakers; // per host
     auth::SourceContext source_context;
     auth::CredentialSources credential_sources; // shared by every registry's chain
 
@@ -82,6 +83,22 @@ struct Client::Impl {
         return *client;
     }
 
+    // One breaker per host for the whole process: every request to the host counts.
+    std::shared_ptr<http::CircuitBreaker> breaker_for(const std::string& host,
+                                                      const CircuitBreakerSettings& settings) {
+        auto& b = breakers[host];
+        if (!b)
+            b = std::make_shared<http::CircuitBreaker>(
+                host, settings,
+                [notify = options.on_circuit_change](std::string_view h,
+                                                     http::CircuitBreaker::State from,
+                                                     http::CircuitBreaker::State to) {
+                    if (notify)
+                        notify(h, http::to_string(from), http::to_string(to));
+                });
+        return b;
+    }
+
     std::shared_ptr<registry::Registry> registry_for(const std::string& host) {
         auto& reg = registries[host];
         if (!reg) {
@@ -91,6 +108,7 @@ struct Client::Impl {
             ro.retry = s.retry;
             ro.observer = options.observer;
             ro.keychain = auth::chain_for(source_context, s.credentials, credential_sources);
+            ro.breaker = breaker_for(host, s.circuit_breaker);
             reg = std::make_shared<registry::Registry>(http_for(s), host, std::move(ro));
         }
         return reg;

@@ -39,6 +39,9 @@ struct ClientOptions {
     int range_parts = 1;          // fetch blobs >= 64 MiB as this many ranges at once
     ProgressCallback progress;    // per-blob and per-operation events
     RequestObserver observer;     // one event per HTTP exchange (-v, metrics)
+    // A registry's circuit breaker changed state ("closed", "open", "half-open"): -v prints it.
+    std::function<void(std::string_view host, std::string_view from, std::string_view to)>
+        on_circuit_change;
     // The credential sources asked after the ones set per registry (README, "Authentication").
     CredentialOptions credentials;
     // SIGINT and SIGTERM cancel the running call, which then throws Errc::cancelled and leaves

@@ -111,3 +111,26 @@ def test_a_bad_manifest_is_one_line_naming_file_line_and_key(run_floe, tmp_path)
     empty.mkdir()
     assert_error(run_floe("--env", "prod", "artifact", "inspect", "orders:1", env=NO_ENV,
                           cwd=empty), EXIT_USAGE, "manifest")
+
+
+def test_the_circuit_opens_after_the_configured_failures_and_then_fails_fast(run_floe, tmp_path):
+    import socket
+    with socket.socket() as s:  # a port with nothing behind it: every connection is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(
+        "artifacts:\n  registry:\n"
+        f"    uri: oci://127.0.0.1:{port}/floe\n"
+        "    resilience:\n"
+        "      retry: {max_attempts: 6, initial_delay_ms: 10, max_delay_ms: 20}\n"
+        "      circuit_breaker: {failure_threshold: 2, recovery_timeout_ms: 60000}\n")
+    # --plain-http: no scheme probe, so every request goes through the retry layer.
+    proc = run_floe("-v", "--plain-http", "--config", manifest, "artifact", "inspect", "orders:1",
+                    env=NO_ENV)
+    assert proc.returncode != 0
+    attempts = [l for l in proc.stderr.splitlines() if "-> no answer" in l]
+    # Two failures open it; the retries after that are refused without a connection.
+    assert len(attempts) == 2, proc.stderr
+    assert "circuit closed -> open" in proc.stderr
+    assert "circuit open" in proc.stderr.splitlines()[-1]

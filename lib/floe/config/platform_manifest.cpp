@@ -1042,6 +1042,7 @@ settings_for(const EnvironmentConfig& env, const RegistrySettings& base, const E
             s.client_key = e.client_key;
         }
         s.retry = retry_policy(env.retry, base.retry);
+        s.circuit_breaker = env.breaker;
         s.concurrency = env.concurrency;
         if (env.limit_rate)
             s.limit_rate = env.limit_rate;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "floe/auth/credentials.hpp"
+#include "floe/core/circuit_breaker_settings.hpp"
 #include "floe/core/retry_policy.hpp"
 
 #include <cstdint>
@@ -28,6 +29,10 @@ struct RegistrySettings {
     // Where credentials come from; null: FLOE_REGISTRY_USERNAME/PASSWORD/TOKEN.
     std::shared_ptr<const CredentialStore> credentials;
     RetryPolicy retry;
+    // Fail fast once the host failed this many times in a row. Off unless a platform manifest
+    // turns it on (its contract's default is on): without mirrors to fail over to, a retry
+    // that waits is worth more than a quick failure.
+    CircuitBreakerSettings circuit_breaker{.enabled = false};
     int concurrency = 4;                 // blobs in flight
     std::uint64_t limit_rate = 0;        // bytes per second for this registry; 0: the client's
     std::uint64_t chunk_size = 0;        // upload in PATCH chunks of this size; 0: one PUT

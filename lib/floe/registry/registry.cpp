@@ -11,7 +11,10 @@ Registry::Registry(http::Client& client, std::string host, RegistryOptions optio
     : client_(client), host_(std::move(host)), options_(std::move(options)),
       wire_(client_, options_.observer), auth_(wire_, options_.keychain),
       signed_(wire_, auth_, host_, [this] { return endpoint("/").origin(); }),
-      retrying_(signed_, options_.retry) {}
+      guarded_(signed_, options_.breaker ? options_.breaker
+                                         : std::make_shared<http::CircuitBreaker>(
+                                               host_, CircuitBreakerSettings{.enabled = false})),
+      retrying_(guarded_, options_.retry), probing_(wire_, guarded_.breaker()) {}
 
 http::Url Registry::endpoint(std::string_view target) const {
     return http::Url::parse(scheme_ + "://" + host_ + std::string(target));
@@ -44,7 +47,7 @@ Task<void> Registry::choose_scheme() {
     std::optional<Error> tls_error;
     try {
         auto call = probe("https");
-        auto resp = co_await wire_.send(call);
+        auto resp = co_await probing_.send(call);
         co_await resp.discard();
         scheme_ = "https";
         co_return;
@@ -63,7 +66,7 @@ Task<void> Registry::choose_scheme() {
         try {
             auto call = probe("http");
             call.attempt = budget.attempt();
-            auto resp = co_await wire_.send(call);
+            auto resp = co_await probing_.send(call);
             status = resp.status;
             retry_after = resp.headers.get("Retry-After");
             co_await resp.discard();

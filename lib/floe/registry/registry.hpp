@@ -6,6 +6,7 @@
 #include "floe/auth/auth_transport.hpp"
 #include "floe/auth/authenticator.hpp"
 #include "floe/core/error.hpp"
+#include "floe/http/circuit_breaker.hpp"
 #include "floe/http/client.hpp"
 #include "floe/http/retry.hpp"
 #include "floe/http/transport.hpp"
@@ -20,6 +21,8 @@ struct RegistryOptions {
     http::RetryPolicy retry;
     http::RequestObserver observer;
     std::shared_ptr<auth::Keychain> keychain;
+    // Shared by every Registry of the host in the process; null: none (never opens).
+    std::shared_ptr<http::CircuitBreaker> breaker;
 };
 
 class Registry {
@@ -70,7 +73,11 @@ class Registry {
     http::HttpTransport wire_;
     auth::Authenticator auth_;
     auth::AuthTransport signed_;
+    http::BreakerTransport guarded_; // each attempt is one verdict; open: no connection at all
     http::RetryTransport retrying_;
+    // The scheme probes, past authentication but counted by the same breaker: a stopped
+    // loopback registry opens the circuit like any other.
+    http::BreakerTransport probing_;
 };
 
 } // namespace floe::registry
