@@ -40,7 +40,9 @@ struct Client::Impl {
     std::shared_ptr<http::RateLimiter> shared_limit;
     // One HTTP client per way of speaking TLS (and per bandwidth budget): registries that share
     // them share a connection pool.
-    std::map<std::tuple<std::string, bool, std::uint64_t>, std::unique_ptr<http::Client>> clients;
+    std::map<std::tuple<std::string, bool, std::uint64_t, std::string, std::string>,
+             std::unique_ptr<http::Client>>
+        clients;
     std::map<std::string, std::shared_ptr<registry::Registry>> registries;
     std::map<std::string, std::shared_ptr<http::CircuitBreaker>> breakers; // per host
     auth::SourceContext source_context;
@@ -62,12 +64,15 @@ struct Client::Impl {
     }
 
     http::Client& http_for(const RegistrySettings& s) {
-        auto key = std::make_tuple(s.ca_file, s.insecure_skip_tls_verify, s.limit_rate);
+        auto key = std::make_tuple(s.ca_file, s.insecure_skip_tls_verify, s.limit_rate,
+                                   s.client_cert, s.client_key);
         auto& client = clients[key];
         if (!client) {
             http::ClientOptions h;
             h.ca_file = s.ca_file;
             h.insecure_skip_verify = s.insecure_skip_tls_verify;
+            h.client_cert = s.client_cert;
+            h.client_key = s.client_key;
             h.connect_timeout = options.timeout;
             h.io_timeout = options.timeout;
             h.max_idle_per_origin = static_cast<std::size_t>(std::max(s.concurrency, 1)) + 2;

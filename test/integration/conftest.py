@@ -98,8 +98,8 @@ def registry_tls():
 def registry_factory():
     started = []
 
-    def make(mode="anon", auth=None, password=None):
-        started.append(start_registry(mode, auth, password=password))
+    def make(mode="anon", auth=None, password=None, mtls=False):
+        started.append(start_registry(mode, auth, password=password, mtls=mtls))
         return started[-1]
 
     yield make

@@ -69,6 +69,18 @@ def make_ca_and_server_cert(directory):
     return tuple(os.path.join(directory, n) for n in ("ca.crt", "server.crt", "server.key"))
 
 
+def make_client_cert(directory):
+    """A client certificate signed by make_ca_and_server_cert's CA; returns (cert, key)."""
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=floe-test-client",
+             "-keyout", "client.key", "-out", "client.csr", cwd=directory)
+    with open(os.path.join(directory, "client.ext"), "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n")
+    _openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+             "-set_serial", "0x" + secrets.token_hex(8), "-days", "2", "-sha256",
+             "-extfile", "client.ext", "-out", "client.crt", cwd=directory)
+    return tuple(os.path.join(directory, n) for n in ("client.crt", "client.key"))
+
+
 def _die_with_parent():
     # Runs in the child before exec: if the test process is SIGKILLed (so
     # atexit never runs) the kernel still SIGTERMs the registry. Note the
@@ -80,7 +92,7 @@ def _die_with_parent():
 
 
 class Registry:
-    def __init__(self, mode="anon", auth=None, log_level=None, password=None):
+    def __init__(self, mode="anon", auth=None, log_level=None, password=None, mtls=False):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         if mode == "basic":
@@ -103,6 +115,10 @@ class Registry:
         self.username = USERNAME if auth else None
         self.password = (password or PASSWORD) if auth else None
         self.ca_path = None
+        # mtls (tls mode): the registry asks for a client certificate signed by its CA;
+        # client_cert / client_key are one.
+        self.mtls = mtls
+        self.client_cert = self.client_key = None
         self.token_issuer = None
         self.proc = None
         self.host = self.url = None
@@ -121,8 +137,14 @@ class Registry:
             return "<no log>"
 
     def ssl_context(self):
-        """Client-side context trusting this registry's CA (None for plain HTTP)."""
-        return ssl.create_default_context(cafile=self.ca_path) if self.ca_path else None
+        """Client-side context trusting this registry's CA (None for plain HTTP), presenting the
+        client certificate when the registry asks for one."""
+        if not self.ca_path:
+            return None
+        ctx = ssl.create_default_context(cafile=self.ca_path)
+        if self.client_cert:
+            ctx.load_cert_chain(self.client_cert, self.client_key)
+        return ctx
 
     # -- lifecycle ---------------------------------------------------------
     def _config(self, port):
@@ -140,6 +162,8 @@ class Registry:
         }
         if self.mode == "tls":
             cfg["http"]["tls"] = {"certificate": self._cert, "key": self._key}
+            if self.mtls:
+                cfg["http"]["tls"]["clientcas"] = [self.ca_path]
         if self.auth == "basic":
             cfg["auth"] = {"htpasswd": {"realm": REALM, "path": self._htpasswd}}
         elif self.auth == "token":
@@ -174,6 +198,8 @@ class Registry:
             self.token_issuer = TokenIssuer(self.workdir, USERNAME, self.password).start()
         if self.mode == "tls":
             self.ca_path, self._cert, self._key = make_ca_and_server_cert(self.workdir)
+            if self.mtls:
+                self.client_cert, self.client_key = make_client_cert(self.workdir)
 
     def _launch(self):
         """Start the process and wait for /v2/. False if the port was taken."""
@@ -241,8 +267,8 @@ class Registry:
         return f"<Registry {self.mode} auth={self.auth} {self.url}>"
 
 
-def start_registry(mode="anon", auth=None, log_level=None, password=None):
-    return Registry(mode, auth, log_level, password).start()
+def start_registry(mode="anon", auth=None, log_level=None, password=None, mtls=False):
+    return Registry(mode, auth, log_level, password, mtls).start()
 
 
 @atexit.register

@@ -134,3 +134,27 @@ def test_the_circuit_opens_after_the_configured_failures_and_then_fails_fast(run
     assert len(attempts) == 2, proc.stderr
     assert "circuit closed -> open" in proc.stderr
     assert "circuit open" in proc.stderr.splitlines()[-1]
+
+
+def test_mutual_tls_from_the_manifest(run_floe, registry_factory, tmp_path):
+    reg = registry_factory("tls", mtls=True)
+    data = tmp_path / "f.txt"
+    data.write_text("mtls\n")
+    manifest = tmp_path / "manifest.yaml"
+    base = (f"artifacts:\n  registry:\n    uri: oci://{reg.host}/floe\n"
+            f"    ca_file: {reg.ca_path}\n")
+    manifest.write_text(base)
+    # Without a client certificate the registry ends the handshake.
+    proc = run_floe("--config", manifest, "artifact", "push", "app:dev", data, env=NO_ENV)
+    assert proc.returncode == 6, proc.stderr  # network (TLS)
+    manifest.write_text(base + f"    client_cert: {reg.client_cert}\n"
+                               f"    client_key: {reg.client_key}\n")
+    ok(run_floe("--config", manifest, "artifact", "push", "app:dev", data, env=NO_ENV))
+    out = tmp_path / "out"
+    ok(run_floe("--config", manifest, "artifact", "pull", "app:dev", "-o", out, env=NO_ENV))
+    assert (out / "f.txt").read_text() == "mtls\n"
+    # A key that does not match the certificate: refused before any connection.
+    manifest.write_text(base + f"    client_cert: {reg.client_cert}\n"
+                               f"    client_key: {reg._key}\n")
+    proc = run_floe("--config", manifest, "artifact", "push", "app:dev", data, env=NO_ENV)
+    assert proc.returncode == EXIT_USAGE and "client key" in proc.stderr, proc.stderr

@@ -82,8 +82,9 @@ class Response {
 };
 
 struct ClientOptions {
-    std::string ca_file;               // extra trusted CAs (PEM), on top of the system store
-    bool insecure_skip_verify = false; // TLS without certificate checks: for tests only
+    std::string ca_file;                 // extra trusted CAs (PEM), on top of the system store
+    bool insecure_skip_verify = false;   // TLS without certificate checks: for tests only
+    std::string client_cert, client_key; // mutual TLS (PEM); both or neither
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds io_timeout{60'000}; // no byte moved for this long: give up
     int max_redirects = 5;

@@ -4,6 +4,7 @@
 #include "floe/http/stream.hpp"
 
 #include "floe/core/error.hpp"
+#include "floe/core/printable.hpp"
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -257,6 +258,21 @@ Connector::Connector(asio::any_io_executor ex, const ClientOptions& opt)
                  "cannot load CA file " + opt.ca_file + ": " + ec.message() + " (it must be PEM)");
     }
     ssl.set_verify_mode(opt.insecure_skip_verify ? asio::ssl::verify_none : asio::ssl::verify_peer);
+    if (!opt.client_cert.empty()) {
+        // Mutual TLS: the registry checks who we are. The key must match the certificate, which
+        // OpenSSL checks here, before any connection.
+        boost::system::error_code ec;
+        ssl.use_certificate_chain_file(opt.client_cert, ec);
+        if (ec)
+            fail(Errc::invalid_argument, "cannot load client certificate " +
+                                             printable(opt.client_cert) + ": " + ec.message() +
+                                             " (it must be PEM)");
+        ssl.use_private_key_file(opt.client_key, asio::ssl::context::pem, ec);
+        if (ec)
+            fail(Errc::invalid_argument,
+                 "cannot load client key " + printable(opt.client_key) + ": " + ec.message() +
+                     " (it must be an unencrypted PEM key matching the certificate)");
+    }
 }
 
 Connector::~Connector() = default;
