@@ -73,6 +73,9 @@ ClientOptions client_options(const GlobalFlags& g) {
     o.range_parts = g.range_parts;
     o.handle_interrupts = true;
     o.credentials.pull_secret = g.pull_secret;
+    o.on_failover = [](const std::string& line) {
+        fmt::print(stderr, "floe: {}\n", scrub(one_line(line)));
+    };
     if (g.verbose)
         o.on_circuit_change = [](std::string_view host, std::string_view from,
                                  std::string_view to) {
@@ -454,6 +457,8 @@ int main(int argc, char** argv) {
                 fmt::print("{}", redact_secrets(pull_json(ref, r)));
             else
                 fmt::print("{}", scrub_lines(pull_text(r)));
+            if (r.from_mirror)
+                fmt::print(stderr, "floe: pulled from mirror {}\n", scrub(r.served_by));
             if (!r.skipped_layers.empty())
                 fmt::print(stderr, "floe: {} layer(s) without a title were not written\n",
                            r.skipped_layers.size());

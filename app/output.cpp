@@ -175,6 +175,8 @@ std::string pull_json(const Reference& ref, const PullResult& r) {
     w.begin_object();
     w.key("reference").value(ref.str());
     w.key("digest").value(r.manifest.digest.str());
+    w.key("servedBy").value(r.served_by);
+    w.key("fromMirror").value(r.from_mirror);
     w.key("files").begin_array();
     for (auto& item : r.items) {
         w.begin_object();

@@ -15,6 +15,7 @@
 #include "floe/http/rate_limiter.hpp"
 #include "floe/layout/layout_target.hpp"
 #include "floe/registry/remote_target.hpp"
+#include "floe/target/failover.hpp"
 #include "floe/target/target.hpp"
 #include "floe/transfer/copy.hpp"
 
@@ -141,6 +142,32 @@ struct Client::Impl {
         auto& s = settings_for(ref);
         return std::make_unique<registry::RemoteTarget>(registry_for(ref.api_host()),
                                                         ref.repository, push, s.chunk_size);
+    }
+
+    // What a read goes to: the registry, or the registry and its mirrors, first that answers.
+    std::unique_ptr<ReadOnlyTarget> open_source(const Reference& ref,
+                                                const Reference* source_of = nullptr) {
+        auto primary = open(ref, false, source_of);
+        if (ref.is_layout())
+            return primary;
+        auto& s = settings_for(ref);
+        std::vector<std::unique_ptr<ReadOnlyTarget>> sources;
+        for (auto& m : s.mirrors) {
+            auto& ns = m.namespace_prefix;
+            if (!ns.empty() && ref.repository != ns && !ref.repository.starts_with(ns + "/"))
+                continue;
+            auto rest = ns.empty() ? ref.repository : ref.repository.substr(ns.size());
+            if (rest.starts_with("/"))
+                rest.erase(0, 1);
+            auto mirror = m.mirror + "/" + rest;
+            auto mirror_ref = Reference::parse(mirror + ":x");
+            if (sources.empty())
+                sources.push_back(std::move(primary));
+            sources.push_back(open(mirror_ref, false, source_of));
+        }
+        if (sources.empty())
+            return primary;
+        return std::make_unique<FailoverTarget>(std::move(sources), options.on_failover);
     }
 
     // The operation's session and engine, sized by the settings of the registry it talks to.
@@ -301,7 +328,7 @@ std::vector<ProductPushResult> Client::push_products(const Reference& prefix,
 
 PullResult Client::pull(const Reference& ref, const std::filesystem::path& out,
                         const PullOptions& options, Deadline deadline) {
-    auto src = impl_->open(ref, false);
+    auto src = impl_->open_source(ref);
     return impl_->run(
         [&]() -> Task<PullResult> {
             Impl::Operation op(impl_->options, impl_->settings_for(ref));
@@ -315,13 +342,16 @@ PullResult Client::pull(const Reference& ref, const std::filesystem::path& out,
             for (auto& item : extracted.items)
                 r.items.push_back({item.layer.title(), item.path, item.layer, item.directory});
             r.skipped_layers = extracted.skipped;
+            r.served_by = src->describe();
+            if (auto* failover = dynamic_cast<FailoverTarget*>(src.get()))
+                r.from_mirror = failover->on_mirror();
             co_return r;
         }(),
         deadline);
 }
 
 InspectResult Client::inspect(const Reference& ref, Deadline deadline) {
-    auto src = impl_->open(ref, false);
+    auto src = impl_->open_source(ref);
     return impl_->run(
         [&]() -> Task<InspectResult> {
             InspectResult r;
@@ -339,7 +369,7 @@ InspectResult Client::inspect(const Reference& ref, Deadline deadline) {
 CopyResult Client::copy(const Reference& from, const Reference& to, Deadline deadline) {
     if (to.digest)
         fail(Errc::invalid_argument, "the destination takes a tag, not a digest");
-    auto src = impl_->open(from, false, &to);
+    auto src = impl_->open_source(from, &to);
     auto dst = impl_->open(to, true);
     std::string tag = !to.tag.empty() ? to.tag : from.tag;
     return impl_->run(

@@ -33,6 +33,8 @@ struct ClientOptions {
     // A transfer slower than speed_limit bytes per second over speed_time fails (a trickling
     // server); a --limit-rate below it lowers it to half the limit.
     std::uint64_t speed_limit = 1024;
+    // A registry given up for its mirror: one line each time (the CLI prints it).
+    std::function<void(const std::string&)> on_failover;
     std::chrono::seconds speed_time{30};
     std::uint64_t limit_rate = 0; // bytes per second over all connections; 0: no limit
     bool durable = false;         // fdatasync files before they get their final names
@@ -95,6 +97,8 @@ struct PulledItem {
 
 struct PullResult {
     Descriptor manifest;
+    std::string served_by; // the registry (or mirror) it came from, "host/repository"
+    bool from_mirror = false;
     std::vector<PulledItem> items;
     std::vector<Descriptor> skipped_layers; // untitled layers
 };

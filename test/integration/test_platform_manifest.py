@@ -158,3 +158,50 @@ def test_mutual_tls_from_the_manifest(run_floe, registry_factory, tmp_path):
                                f"    client_key: {reg._key}\n")
     proc = run_floe("--config", manifest, "artifact", "push", "app:dev", data, env=NO_ENV)
     assert proc.returncode == EXIT_USAGE and "client key" in proc.stderr, proc.stderr
+
+
+def test_pulls_fail_over_to_the_mirrors_in_order(run_floe, registry_factory, tmp_path):
+    primary, first, second = (registry_factory("anon") for _ in range(3))
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(
+        "artifacts:\n  registry:\n"
+        f"    uri: oci://{primary.host}/floe\n"
+        "    resilience:\n      retry: {max_attempts: 1}\n"
+        "    mirrors:\n"
+        f"      - uri: oci://{first.host}/dr\n"
+        f"      - uri: oci://{second.host}/dr2\n")
+    data = tmp_path / "orders.csv"
+    data.write_text("id\n7\n")
+    digest = ok(run_floe("--config", manifest, "artifact", "push", "orders:1.2.3", data,
+                         env=NO_ENV)).stdout.strip()
+    # The mirrors hold copies (what `floe artifact mirror` will keep up to date).
+    for reg, ns in ((first, "dr"), (second, "dr2")):
+        ok(run_floe("artifact", "copy", f"{primary.host}/floe/orders:1.2.3",
+                    f"{reg.host}/{ns}/orders:1.2.3", env=NO_ENV))
+
+    def pull(ref, name):
+        return run_floe("--config", manifest, "artifact", "pull", ref, "-o", tmp_path / name,
+                        "--json", env=NO_ENV)
+
+    normal = out_json(ok(pull("orders:1.2.3", "o0")))
+    assert normal["fromMirror"] is False and primary.host in normal["servedBy"]
+
+    primary.stop()
+    for ref, name in (("orders:1.2.3", "o1"), (f"orders@{digest}", "o2")):
+        proc = ok(pull(ref, name))
+        result = out_json(proc)
+        assert result["fromMirror"] is True and first.host in result["servedBy"], result
+        assert f"pulled from mirror {first.host}/dr/orders" in proc.stderr
+        assert (tmp_path / name / "orders.csv").read_text() == "id\n7\n"
+
+    first.stop()
+    result = out_json(ok(pull("orders:1.2.3", "o3")))
+    assert second.host in result["servedBy"]
+
+    second.stop()
+    proc = pull("orders:1.2.3", "o4")
+    assert proc.returncode == 6
+    last = proc.stderr.strip().splitlines()[-1]
+    for reg in (primary, first, second):
+        assert reg.host in last, last
+    assert not (tmp_path / "o4" / "orders.csv").exists()

@@ -1054,6 +1054,9 @@ settings_for(const EnvironmentConfig& env, const RegistrySettings& base, const E
     add(env.primary);
     for (auto& m : env.mirrors)
         add(m);
+    for (auto& m : env.mirrors)
+        out.front().second.mirrors.push_back(
+            {env.primary.namespace_, m.namespace_.empty() ? m.host : m.host + "/" + m.namespace_});
     return out;
 }
 

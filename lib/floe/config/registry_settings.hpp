@@ -18,6 +18,13 @@
 
 namespace floe {
 
+// A copy of this registry's repositories under `namespace_prefix` kept at `mirror` ("host[:port]
+// [/namespace]"): pulls fail over to it when the registry is unavailable.
+struct RegistryMirror {
+    std::string namespace_prefix; // "" for every repository
+    std::string mirror;
+};
+
 struct RegistrySettings {
     std::string ca_file;                   // extra trusted CA certificates (PEM)
     bool insecure_skip_tls_verify = false; // tests only: TLS without certificate checks
@@ -37,6 +44,7 @@ struct RegistrySettings {
     std::uint64_t limit_rate = 0;        // bytes per second for this registry; 0: the client's
     std::uint64_t chunk_size = 0;        // upload in PATCH chunks of this size; 0: one PUT
     std::vector<std::string> mount_from; // repositories (same registry) to link blobs from
+    std::vector<RegistryMirror> mirrors; // in priority order; reads only
 };
 
 // The settings lookup: exact "host:port" first, then the host alone, then the defaults.
