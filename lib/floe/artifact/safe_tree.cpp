@@ -48,20 +48,6 @@ Fd open_dir(int dir, const std::string& part) {
 
 } // namespace
 
-Fd::~Fd() {
-    if (fd_ >= 0)
-        ::close(fd_);
-}
-
-Fd& Fd::operator=(Fd&& o) noexcept {
-    if (this != &o) {
-        if (fd_ >= 0)
-            ::close(fd_);
-        fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-}
-
 SafeTree::SafeTree(const std::filesystem::path& root) : root_(root) {
     if (::mkdir(root.c_str(), 0755) != 0 && errno != EEXIST)
         io_failure("cannot create", root.string());

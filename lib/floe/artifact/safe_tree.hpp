@@ -5,6 +5,8 @@
 // and then move the results into the output directory through another.
 #pragma once
 
+#include "floe/core/fd.hpp"
+
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -14,20 +16,7 @@
 
 namespace floe::artifact {
 
-// An open file descriptor, closed with the object.
-class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd();
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&& o) noexcept;
-    int get() const { return fd_; }
-    explicit operator bool() const { return fd_ >= 0; }
-
-  private:
-    int fd_ = -1;
-};
+using floe::Fd;
 
 class SafeTree {
   public:

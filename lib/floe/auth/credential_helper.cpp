@@ -4,6 +4,7 @@
 #include "floe/auth/credential_helper.hpp"
 
 #include "floe/core/error.hpp"
+#include "floe/core/fd.hpp"
 #include "floe/core/json_writer.hpp"
 #include "floe/core/printable.hpp"
 
@@ -30,6 +31,11 @@
 extern char** environ;
 
 namespace floe::auth {
+
+std::string helper_label(const std::string& name) {
+    return "credential helper docker-credential-" + printable(name);
+}
+
 namespace {
 
 namespace asio = boost::asio;
@@ -42,10 +48,6 @@ constexpr std::size_t max_errors = 64 * 1024;   // stderr kept to recognise "not
 
 std::string program(const std::string& name) {
     return "docker-credential-" + name;
-}
-
-std::string label(const std::string& name) {
-    return "credential helper " + printable(program(name));
 }
 
 // ---- finding and starting the helper ---------------------------------------------------------
@@ -69,25 +71,8 @@ std::string find_on_path(const std::string& name) {
             break;
         path.remove_prefix(colon + 1);
     }
-    fail(Errc::not_found, label(name) + " is not installed (not found on PATH)");
+    fail(Errc::not_found, helper_label(name) + " is not installed (not found on PATH)");
 }
-
-class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&&) = delete;
-    ~Fd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-  private:
-    int fd_ = -1;
-};
 
 struct Pipe {
     Fd read, write;
@@ -96,7 +81,7 @@ struct Pipe {
 Pipe make_pipe(const std::string& name) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
-        fail(Errc::io, label(name) + " could not be started: " + std::strerror(errno));
+        fail(Errc::io, helper_label(name) + " could not be started: " + std::strerror(errno));
     return {Fd(fds[0]), Fd(fds[1])};
 }
 
@@ -171,7 +156,7 @@ Started spawn(const std::string& name, const std::string& path, const char* verb
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0)
-        fail(Errc::io, label(name) + " could not be started: " + std::strerror(rc));
+        fail(Errc::io, helper_label(name) + " could not be started: " + std::strerror(rc));
     return {std::make_unique<Child>(pid), std::move(in.write), std::move(out.read),
             std::move(err.read)};
 }
@@ -213,7 +198,8 @@ Task<void> write_input(stream_descriptor& in, std::string input, std::string nam
         } else if (errno == EPIPE) {
             break; // it stopped reading: its exit status and answer tell the rest
         } else if (errno != EINTR) {
-            fail(Errc::io, label(name) + ": cannot write its input: " + std::strerror(errno));
+            fail(Errc::io,
+                 helper_label(name) + ": cannot write its input: " + std::strerror(errno));
         }
     }
     in.close(); // end of input: helpers read stdin to its end
@@ -231,11 +217,11 @@ Task<std::string> read_output(stream_descriptor& from, std::size_t cap, bool str
         if (ec == asio::error::operation_aborted)
             throw boost::system::system_error(ec); // cancelled: not the helper's fault
         if (ec)
-            fail(Errc::io, label(name) + ": cannot read its output: " + ec.message());
+            fail(Errc::io, helper_label(name) + ": cannot read its output: " + ec.message());
         if (out.size() + n > cap) {
             if (strict)
-                fail(Errc::too_large,
-                     label(name) + " answered more than " + std::to_string(cap / 1024) + " KiB");
+                fail(Errc::too_large, helper_label(name) + " answered more than " +
+                                          std::to_string(cap / 1024) + " KiB");
             out.append(buf.data(), cap - out.size()); // keep draining so it never blocks on us
             continue;
         }
@@ -267,7 +253,7 @@ Task<std::optional<int>> wait_exit(Child& child, Clock::time_point deadline) {
 }
 
 [[noreturn]] void timed_out(const SourceContext& context, const std::string& name) {
-    fail(Errc::network, label(name) + " did not answer within " +
+    fail(Errc::network, helper_label(name) + " did not answer within " +
                             std::to_string(context.timeout.count()) + " s (stopped)");
 }
 
@@ -275,7 +261,8 @@ Task<Outcome> run(const SourceContext& context, const std::string& name, const c
                   std::string input) {
     if (!is_valid_helper_name(name))
         fail(Errc::invalid_argument,
-             label(name) + ": not a valid helper name (letters, digits, '.', '_' and '-' only)");
+             helper_label(name) +
+                 ": not a valid helper name (letters, digits, '.', '_' and '-' only)");
     auto path = find_on_path(name);
     auto exec = co_await asio::this_coro::executor;
     auto started = spawn(name, path, verb);
@@ -322,8 +309,8 @@ std::string how_it_ended(const Outcome& o) {
 [[noreturn]] void failed(const std::string& name, const char* verb, const Outcome& o) {
     // What it said on stderr is not shown: a helper may echo what it holds, and floe cannot
     // know every secret it might print. Running it by hand shows the message.
-    fail(Errc::io, label(name) + " " + verb + " " + how_it_ended(o) + "; run '" + label(name) +
-                       " " + verb + "' by hand to see its message");
+    fail(Errc::io, helper_label(name) + " " + verb + " " + how_it_ended(o) + "; run '" +
+                       printable(program(name)) + " " + verb + "' by hand to see its message");
 }
 
 std::string string_field(simdjson::dom::object obj, std::string_view key) {
@@ -337,7 +324,8 @@ std::optional<Credentials> read_get_answer(const std::string& name, const std::s
     simdjson::dom::parser parser;
     simdjson::dom::object obj;
     if (parser.parse(answer).get(obj) != simdjson::SUCCESS)
-        fail(Errc::protocol, label(name) + " get answered something that is not a JSON object");
+        fail(Errc::protocol,
+             helper_label(name) + " get answered something that is not a JSON object");
     auto username = string_field(obj, "Username");
     auto secret = string_field(obj, "Secret");
     remember_secret(secret);
@@ -350,7 +338,7 @@ std::optional<Credentials> read_get_answer(const std::string& name, const std::s
         c.username = std::move(username);
         c.password = std::move(secret);
     }
-    c.source = label(name);
+    c.source = helper_label(name);
     return c;
 }
 
@@ -358,7 +346,8 @@ std::string store_document(const std::string& name, const std::string& server_ur
                            const Credentials& c) {
     if (!c.registry_token.empty())
         fail(Errc::unsupported,
-             label(name) + " cannot hold a registry token (the protocol has no place for one)");
+             helper_label(name) +
+                 " cannot hold a registry token (the protocol has no place for one)");
     bool token = !c.identity_token.empty();
     json::Writer w;
     w.begin_object()

@@ -18,6 +18,9 @@
 
 namespace floe::auth {
 
+// "credential helper docker-credential-NAME", for messages (NAME made printable).
+std::string helper_label(const std::string& name);
+
 // Credentials the helper holds for `server_url`, nullopt when it has none ("credentials not
 // found"). A missing helper, a failure or a timeout throws floe::Error naming the helper (the
 // keychain turns it into one warning).

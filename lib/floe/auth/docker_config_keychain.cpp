@@ -30,10 +30,6 @@ std::string shown(const fs::path& p) {
     return printable(p.string());
 }
 
-std::string helper_label(const std::string& name) {
-    return "credential helper docker-credential-" + printable(name);
-}
-
 // The registry's host[:port] as credHelpers keys name it.
 std::string host_of(std::string_view registry) {
     auto key = normalize_registry_key(registry);

@@ -1,6 +1,7 @@
 #include "floe/auth/private_file.hpp"
 
 #include "floe/core/error.hpp"
+#include "floe/core/fd.hpp"
 #include "floe/core/printable.hpp"
 
 #include <cerrno>
@@ -18,22 +19,6 @@ namespace {
 std::string shown(const fs::path& p) {
     return printable(p.string());
 }
-
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-  private:
-    int fd_;
-};
 
 // mkdir -p where every directory created is private (0700, as docker creates ~/.docker).
 void make_private_dirs(const fs::path& dir) {
