@@ -111,6 +111,24 @@ Annotations parse_annotations(const std::vector<std::string>& items) {
     return out;
 }
 
+// "host[:port][/namespace]" (oci:// allowed) as a reference with no tag: a whole registry
+// when there is no namespace.
+Reference namespace_reference(std::string_view text) {
+    if (text.starts_with("oci://"))
+        text.remove_prefix(6);
+    while (text.ends_with("/"))
+        text.remove_suffix(1);
+    if (text.find('/') != std::string_view::npos)
+        return Reference::parse(text);
+    if (text.empty() || text.find_first_of("@ ") != std::string_view::npos)
+        fail(Errc::invalid_reference, "'" + std::string(text) +
+                                          "' is not a registry[/namespace] such as "
+                                          "registry.example.com/floe");
+    Reference r;
+    r.registry = std::string(text);
+    return r;
+}
+
 const char* reference_help =
     "REF is [oci://]host[:port]/repository[:tag][@digest] for a registry (docker.io names like "
     "'team/product:1.0' work too), or ocidir://PATH[:tag][@digest] for a local OCI image layout.";
@@ -259,6 +277,39 @@ int main(int argc, char** argv) {
                  "  floe artifact copy registry.example.com/data/sales:1.4.0 ocidir://./mirror\n"
                  "  floe artifact copy ocidir://./store:dev localhost:5000/data/sales:dev");
 
+    // mirror
+    struct MirrorFlags {
+        std::string tags, from;
+        std::vector<std::string> repositories, to;
+        bool json = false;
+    } mirror_flags;
+    auto* mirror = artifact->add_subcommand(
+        "mirror", "Copy an environment's artifacts from its registry to each of its mirrors");
+    mirror->add_option("TAG-GLOB", mirror_flags.tags,
+                       "Only the tags matching this glob ('1.*', 'prod-*'; default: all)");
+    mirror
+        ->add_option("--repository", mirror_flags.repositories,
+                     "A repository under the environment's namespace (repeatable; default: "
+                     "every one the registry's catalog lists)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    mirror
+        ->add_option("--to", mirror_flags.to,
+                     "Copy to this registry[/namespace] instead of the configured mirrors "
+                     "(repeatable)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    mirror->add_option("--from", mirror_flags.from,
+                       "The source registry/namespace when no platform manifest names one");
+    mirror->add_flag("--json", mirror_flags.json, "Print the result as JSON");
+    mirror->footer("\nExamples:\n"
+                   "  floe artifact mirror --env prod\n"
+                   "  floe artifact mirror --env prod '1.*' --repository orders\n"
+                   "  floe artifact mirror --from localhost:5000/floe --to localhost:5001/floe\n"
+                   "Tags the mirror already names identically are skipped, so a second run "
+                   "copies nothing: safe to run from cron. Pushes go to the primary only; this is "
+                   "how mirrors catch up.");
+
     // login / logout (also as `floe artifact login|logout`)
     struct LoginFlags {
         std::string registry, username, password_on_argv;
@@ -360,6 +411,38 @@ int main(int argc, char** argv) {
             fmt::print("{}", config_json_out
                                  ? config::to_json(*env, platform.manifest->path)
                                  : scrub_lines(config::to_text(*env, platform.manifest->path)));
+        } else if (*mirror) {
+            auto* env = platform.effective();
+            std::string from = mirror_flags.from;
+            if (from.empty() && env)
+                from = env->primary.namespace_.empty()
+                           ? env->primary.host
+                           : env->primary.host + "/" + env->primary.namespace_;
+            if (from.empty())
+                fail(Errc::invalid_argument,
+                     "mirror needs a source: give --env NAME with a platform manifest, or --from "
+                     "REGISTRY/NAMESPACE");
+            MirrorOptions o{mirror_flags.repositories, mirror_flags.tags, mirror_flags.to};
+            auto r = client.mirror(namespace_reference(from), o);
+            progress.finish();
+            fmt::print("{}", mirror_flags.json ? redact_secrets(mirror_json(r))
+                                               : scrub_lines(mirror_text(r)));
+            std::size_t copied = 0, failed = 0;
+            std::optional<Errc> first_failure;
+            for (auto& t : r.tags) {
+                copied += t.copied;
+                if (t.error != Errc::ok) {
+                    ++failed;
+                    if (!first_failure)
+                        first_failure = t.error;
+                    fmt::print(stderr, "floe: {}: {}\n", scrub(t.destination),
+                               scrub(one_line(t.message)));
+                }
+            }
+            fmt::print(stderr, "floe: mirrored {} tag(s): {} copied, {} unchanged, {} failed\n",
+                       r.tags.size(), copied, r.tags.size() - copied - failed, failed);
+            if (first_failure)
+                return exit_code_for(*first_failure);
         } else if (*login || *artifact_login) {
             if (!login_flags.password_on_argv.empty()) {
                 remember_secret(login_flags.password_on_argv);

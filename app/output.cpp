@@ -206,6 +206,40 @@ std::string copy_json(const Reference& from, const Reference& to, const CopyResu
     return w.take() + "\n";
 }
 
+std::string mirror_text(const MirrorResult& r) {
+    std::string out;
+    for (auto& t : r.tags) {
+        if (t.error != Errc::ok)
+            out += fmt::format("failed     {} -> {}\n", t.source, t.destination);
+        else if (t.copied)
+            out += fmt::format("copied     {} -> {} {} ({})\n", t.source, t.destination,
+                               short_digest(t.manifest.digest), human_size(t.bytes_copied));
+        else
+            out += fmt::format("unchanged  {} -> {} {}\n", t.source, t.destination,
+                               short_digest(t.manifest.digest));
+    }
+    return out;
+}
+
+std::string mirror_json(const MirrorResult& r) {
+    json::Writer w;
+    w.begin_array();
+    for (auto& t : r.tags) {
+        w.begin_object();
+        w.key("source").value(t.source);
+        w.key("destination").value(t.destination);
+        w.key("status").value(t.error != Errc::ok ? "failed" : t.copied ? "copied" : "unchanged");
+        if (t.error == Errc::ok)
+            w.key("digest").value(t.manifest.digest.str());
+        w.key("bytesCopied").value(t.bytes_copied);
+        if (t.error != Errc::ok)
+            w.key("error").value(t.message);
+        w.end_object();
+    }
+    w.end_array();
+    return w.take() + "\n";
+}
+
 std::string credential_text(const CredentialInfo& info) {
     if (info.kind == "anonymous")
         return fmt::format("registry  {}\nsource    none (anonymous)\n", info.registry);

@@ -21,6 +21,9 @@ std::string pull_text(const PullResult& r);
 std::string pull_json(const Reference& ref, const PullResult& r);
 std::string credential_text(const CredentialInfo& info);
 std::string credential_json(const CredentialInfo& info);
+// One line per tag and mirror: copied, unchanged or failed (the reasons go to stderr).
+std::string mirror_text(const MirrorResult& r);
+std::string mirror_json(const MirrorResult& r);
 std::string copy_json(const Reference& from, const Reference& to, const CopyResult& r);
 
 } // namespace floe::cli

@@ -4,6 +4,7 @@
 
 #include "floe/artifact/digest_cache.hpp"
 #include "floe/artifact/extract.hpp"
+#include "floe/artifact/mirror.hpp"
 #include "floe/artifact/pack.hpp"
 #include "floe/artifact/products.hpp"
 #include "floe/artifact/push.hpp"
@@ -14,6 +15,7 @@
 #include "floe/http/client.hpp"
 #include "floe/http/rate_limiter.hpp"
 #include "floe/layout/layout_target.hpp"
+#include "floe/registry/catalog.hpp"
 #include "floe/registry/remote_target.hpp"
 #include "floe/target/failover.hpp"
 #include "floe/target/target.hpp"
@@ -137,11 +139,31 @@ struct Client::Impl {
             if (source_of->is_layout())
                 assign_environment(ref, "FLOE_REGISTRY", false);
         }
+        return open_target(ref, push);
+    }
+
+    // A target for `ref`, with no credentials from the environment assigned to it.
+    std::unique_ptr<Target> open_target(const Reference& ref, bool push) {
         if (ref.is_layout())
             return std::make_unique<layout::LayoutTarget>(ref.path, options.durable);
         auto& s = settings_for(ref);
         return std::make_unique<registry::RemoteTarget>(registry_for(ref.api_host()),
                                                         ref.repository, push, s.chunk_size);
+    }
+
+    // `repository` of a registry as the mirror keeps it ("host/namespace/rest"); nullopt when
+    // the mirror does not cover it.
+    static std::optional<std::string> on_mirror(const RegistryMirror& m,
+                                                const std::string& repository) {
+        auto& ns = m.namespace_prefix;
+        if (!ns.empty() && repository != ns && !repository.starts_with(ns + "/"))
+            return std::nullopt;
+        auto rest = ns.empty() ? repository : repository.substr(ns.size());
+        if (rest.starts_with("/"))
+            rest.erase(0, 1);
+        if (rest.empty())
+            return m.mirror;
+        return m.mirror + "/" + rest;
     }
 
     // What a read goes to: the registry, or the registry and its mirrors, first that answers.
@@ -153,17 +175,15 @@ struct Client::Impl {
         auto& s = settings_for(ref);
         std::vector<std::unique_ptr<ReadOnlyTarget>> sources;
         for (auto& m : s.mirrors) {
-            auto& ns = m.namespace_prefix;
-            if (!ns.empty() && ref.repository != ns && !ref.repository.starts_with(ns + "/"))
+            auto mirror = on_mirror(m, ref.repository);
+            if (!mirror)
                 continue;
-            auto rest = ns.empty() ? ref.repository : ref.repository.substr(ns.size());
-            if (rest.starts_with("/"))
-                rest.erase(0, 1);
-            auto mirror = m.mirror + "/" + rest;
-            auto mirror_ref = Reference::parse(mirror + ":x");
+            auto mirror_ref = Reference::parse(*mirror + ":x");
             if (sources.empty())
                 sources.push_back(std::move(primary));
-            sources.push_back(open(mirror_ref, false, source_of));
+            // A mirror gets its own credentials (the manifest's, docker's), never the ones
+            // the environment holds for the registry the user named.
+            sources.push_back(open_target(mirror_ref, false));
         }
         if (sources.empty())
             return primary;
@@ -381,6 +401,79 @@ CopyResult Client::copy(const Reference& from, const Reference& to, Deadline dea
             auto copied = co_await op.engine.copy(*src, *dst, root, tag);
             co_return CopyResult{root, copied.blobs_copied, copied.blobs_skipped,
                                  copied.bytes_copied};
+        }(),
+        deadline);
+}
+
+MirrorResult Client::mirror(const Reference& prefix, const MirrorOptions& options,
+                            Deadline deadline) {
+    if (prefix.is_layout() || !prefix.tag.empty() || prefix.digest)
+        fail(Errc::invalid_argument, "mirror copies from a registry namespace such as "
+                                     "registry.example.com/floe (no tag, no digest)");
+    impl_->assign_environment(prefix, "FLOE_REGISTRY", true);
+    auto& settings = impl_->settings_for(prefix);
+    std::vector<RegistryMirror> mirrors;
+    for (auto& to : options.to)
+        mirrors.push_back({prefix.repository, to});
+    if (options.to.empty())
+        mirrors = settings.mirrors;
+    if (mirrors.empty())
+        fail(Errc::invalid_argument,
+             prefix.registry + " has no mirrors configured: add `mirrors` to the environment in "
+                               "the platform manifest, or name them with --to HOST[/NAMESPACE]");
+    auto registry = impl_->registry_for(prefix.api_host());
+    return impl_->run(
+        [&]() -> Task<MirrorResult> {
+            std::vector<std::string> repositories;
+            for (auto& r : options.repositories) {
+                auto full = prefix.repository.empty() ? r : prefix.repository + "/" + r;
+                if (!is_valid_repository(full))
+                    fail(Errc::invalid_argument, "--repository '" + r +
+                                                     "' is not a repository "
+                                                     "name (lower case, digits, . _ - /)");
+                repositories.push_back(full);
+            }
+            if (repositories.empty())
+                repositories = co_await registry::list_repositories(*registry, prefix.repository);
+            Impl::Operation op(impl_->options, settings);
+            MirrorResult result;
+            for (auto& repository : repositories) {
+                Reference source_ref = prefix;
+                source_ref.repository = repository;
+                auto source = impl_->open_target(source_ref, false);
+                auto* lister = dynamic_cast<TagLister*>(source.get());
+                auto tags = co_await all_tags(*lister);
+                for (auto& m : mirrors) {
+                    auto where = Impl::on_mirror(m, repository);
+                    if (!where)
+                        continue;
+                    auto mirror_ref = Reference::parse(*where + ":x");
+                    auto mirror = impl_->open_target(mirror_ref, true);
+                    for (auto& tag : tags) {
+                        // A tag outside the OCI grammar (a hostile list) is never requested.
+                        if (!is_valid_tag(tag) || !artifact::matches_glob(options.tags, tag))
+                            continue;
+                        MirroredTag row;
+                        row.source = source->describe() + ":" + tag;
+                        row.destination = mirror->describe() + ":" + tag;
+                        try {
+                            auto synced =
+                                co_await artifact::sync_tag(*source, *mirror, tag, op.engine);
+                            row.manifest = synced.manifest;
+                            row.copied = synced.copied;
+                            row.bytes_copied = synced.stats.bytes_copied;
+                        } catch (const Error& e) {
+                            if (e.errc() == Errc::cancelled)
+                                throw;
+                            row.error = e.errc();
+                            row.message = e.what();
+                        }
+                        co_await http::throw_if_cancelled();
+                        result.tags.push_back(std::move(row));
+                    }
+                }
+            }
+            co_return result;
         }(),
         deadline);
 }

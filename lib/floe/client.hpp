@@ -117,6 +117,30 @@ struct CopyResult {
     std::uint64_t bytes_copied = 0;
 };
 
+struct MirrorOptions {
+    // Repositories under the source prefix, relative to it ("orders", "team/orders"); empty:
+    // every repository the registry's catalog lists under it.
+    std::vector<std::string> repositories;
+    std::string tags; // a glob over tag names ("1.*", "prod-*"); "": every tag
+    // Where to copy to, "host[:port][/namespace]"; empty: the mirrors configured for the
+    // source's registry (RegistrySettings::mirrors).
+    std::vector<std::string> to;
+};
+
+struct MirroredTag {
+    std::string source;      // host/repository:tag
+    std::string destination; // host/repository:tag on the mirror
+    Descriptor manifest;
+    bool copied = false; // false: the mirror already named the same manifest
+    std::uint64_t bytes_copied = 0;
+    Errc error = Errc::ok; // this tag failed (a conflict on the mirror, a network failure)
+    std::string message;   // why, when it failed
+};
+
+struct MirrorResult {
+    std::vector<MirroredTag> tags; // in repository, tag, mirror order
+};
+
 // Which credentials a registry gets, resolved for real (a helper run, a cloud token fetched).
 struct CredentialInfo {
     std::string registry; // the host the credentials are for
@@ -154,6 +178,13 @@ class Client {
     InspectResult inspect(const Reference& ref, Deadline deadline = {});
     // Copies a manifest and everything it names; tags it with to.tag (or from's tag).
     CopyResult copy(const Reference& from, const Reference& to, Deadline deadline = {});
+
+    // Copies every tag (or those matching options.tags) of the repositories under `prefix`
+    // ("host/namespace") to each mirror, skipping tags the mirror already names identically.
+    // A tag that fails is reported in the result and the others go on; listing the source
+    // fails the call.
+    MirrorResult mirror(const Reference& prefix, const MirrorOptions& options = {},
+                        Deadline deadline = {});
 
     // `registry`: "host[:port]" (a scheme or a path after it are ignored; docker.io's aliases
     // are one registry).
