@@ -115,7 +115,8 @@ struct Client::Impl {
             ro.plain_http = s.plain_http;
             ro.retry = s.retry;
             ro.observer = options.observer;
-            ro.keychain = auth::chain_for(source_context, s.credentials, credential_sources);
+            ro.keychain = auth::chain_for(source_context, s.credentials, credential_sources,
+                                          s.credential_policy);
             ro.breaker = breaker_for(host, s.circuit_breaker);
             reg = std::make_shared<registry::Registry>(http_for(s), host, std::move(ro));
         }
@@ -508,8 +509,9 @@ CredentialInfo Client::which_credentials(std::string_view registry, Deadline dea
     auto ref = registry_reference(registry);
     impl_->assign_environment(ref, "FLOE_REGISTRY", true);
     auto host = ref.api_host();
-    auto chain = auth::chain_for(impl_->source_context, impl_->settings_for(ref).credentials,
-                                 impl_->credential_sources);
+    auto& settings = impl_->settings_for(ref);
+    auto chain = auth::chain_for(impl_->source_context, settings.credentials,
+                                 impl_->credential_sources, settings.credential_policy);
     return impl_->run(
         [&]() -> Task<CredentialInfo> {
             auto found = co_await chain->resolve(host, "");

@@ -8,6 +8,7 @@ is one line naming file, line and key.
 import json
 import urllib.request
 
+from fake_k8s import FakeK8s, docker_config, pull_secret
 from floe_testlib import EXIT_AUTH, EXIT_USAGE, assert_error, ok, out_json
 
 NO_ENV = {"FLOE_REGISTRY_USERNAME": None, "FLOE_REGISTRY_PASSWORD": None,
@@ -205,3 +206,50 @@ def test_pulls_fail_over_to_the_mirrors_in_order(run_floe, registry_factory, tmp
     for reg in (primary, first, second):
         assert reg.host in last, last
     assert not (tmp_path / "o4" / "orders.csv").exists()
+
+
+def test_credentials_ref_from_a_kubernetes_secret(run_floe, registry_basic, tmp_path):
+    reg = registry_basic
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text("artifacts:\n  registry:\n"
+                        f"    uri: oci://{reg.host}/floe\n"
+                        "    auth:\n      type: basic\n      credentials_ref:\n"
+                        "        source: kubernetes\n        name: ci/regcred\n")
+    config = docker_config(reg.host, reg.username, reg.password)
+    with FakeK8s(tmp_path, namespace="team-a") as k8s:
+        k8s.add_secret("ci", "regcred", pull_secret("ci", "regcred", config))
+        env = {**NO_ENV, **k8s.env(), "FLOE_PULL_SECRET": None}
+        got = out_json(ok(run_floe("--config", manifest, "auth", "which", reg.host, "--json",
+                                   env=env)))
+        assert got["source"] == "pull secret k8s:ci/regcred" and got["username"] == reg.username
+        data = tmp_path / "f.txt"
+        data.write_text("from a kubernetes secret\n")
+        proc = ok(run_floe("--config", manifest, "artifact", "push", "k8s-app:1.0.0", data,
+                           env=env))
+        assert reg.password not in proc.stdout + proc.stderr
+        assert k8s.requests == [("GET", "/api/v1/namespaces/ci/secrets/regcred",
+                                 "Bearer " + k8s.token)] * 2
+
+
+def test_auth_type_anonymous_asks_no_credential_source(run_floe, registry_basic, tmp_path):
+    reg = registry_basic
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    (docker / "config.json").write_text(
+        json.dumps(docker_config(reg.host, reg.username, reg.password)))
+    # Not in the working directory, where floe would find it without --config.
+    manifest = docker / "platform.yaml"
+    manifest.write_text(f"artifacts:\n  registry:\n    uri: oci://{reg.host}/floe\n"
+                        "    auth: {type: anonymous}\n")
+    env = {**NO_ENV, "DOCKER_CONFIG": docker}
+    # Without the manifest docker's file answers; with `anonymous` nothing does.
+    assert out_json(ok(run_floe("auth", "which", reg.host, "--json", env=env)))["kind"] == "basic"
+    got = out_json(ok(run_floe("--config", manifest, "auth", "which", reg.host, "--json",
+                               env=env)))
+    assert got["kind"] == "anonymous", got
+    # An explicit FLOE_REGISTRY_* for the command's reference still beats the file.
+    env_creds = {**env, "FLOE_REGISTRY_USERNAME": reg.username,
+                 "FLOE_REGISTRY_PASSWORD": reg.password}
+    got = out_json(ok(run_floe("--config", manifest, "auth", "which", reg.host, "--json",
+                               env=env_creds)))
+    assert got["kind"] == "basic", got

@@ -638,8 +638,33 @@ TEST_CASE("platform manifest: settings per registry host") {
     auto& dr = s[1].second;
     CHECK(dr.insecure_skip_tls_verify == false); // a mirror's own tls_verify (default true)
     CHECK(dr.ca_file == "/etc/ca.pem");
-    CHECK_FALSE(dr.credentials);          // not the primary's secret
-    CHECK_FALSE(s[2].second.credentials); // kubernetes: the lead's PullSecretKeychain
+    CHECK_FALSE(dr.credentials); // not the primary's secret
+    using Kind = CredentialPolicy::Kind;
+    CHECK(p.credential_policy.kind == Kind::only_set); // the referenced secret, nothing else
+    CHECK(dr.credential_policy.kind == Kind::any);     // no auth block: the usual chain
+    CHECK_FALSE(s[2].second.credentials);
+    CHECK(s[2].second.credential_policy.kind == Kind::pull_secret);
+    CHECK(s[2].second.credential_policy.pull_secret == "k8s:regcred");
+}
+
+TEST_CASE("platform manifest: auth.type narrows the credential sources of its registry") {
+    using Kind = CredentialPolicy::Kind;
+    auto policy_of = [](std::string auth) {
+        auto m = PlatformManifest::parse("artifacts:\n  registry:\n    uri: oci://r.example.com\n"
+                                         "    auth: " +
+                                             auth + "\n",
+                                         "m");
+        return settings_for(m.defaults, {}, fake_env({}))[0].second.credential_policy;
+    };
+    CHECK(policy_of("{type: anonymous}").kind == Kind::none);
+    CHECK(policy_of("{type: aws-irsa}").kind == Kind::aws);
+    CHECK(policy_of("{type: gcp-workload-identity}").kind == Kind::gcp);
+    CHECK(policy_of("{type: azure-managed-identity}").kind == Kind::azure);
+    auto k8s = policy_of("{type: basic, credentials_ref: {source: kubernetes, name: ci/regcred}}");
+    CHECK(k8s.kind == Kind::pull_secret);
+    CHECK(k8s.pull_secret == "k8s:ci/regcred");
+    CHECK(policy_of("{type: token, credentials_ref: {source: env, name: bot}}").kind ==
+          Kind::only_set);
 }
 
 TEST_CASE("platform manifest: config show shows references, never values") {

@@ -106,24 +106,53 @@ CredentialSources make_credential_sources(const SourceContext& context,
         s.ambient.push_back(std::make_shared<PullSecretKeychain>(context, spec));
     if (options.docker_config)
         s.ambient.push_back(std::make_shared<DockerConfigKeychain>(context, docker_config_files()));
-    if (options.cloud) {
-        s.ambient.push_back(std::make_shared<EcrKeychain>(context));
-        s.ambient.push_back(std::make_shared<GcrKeychain>(context));
-        s.ambient.push_back(std::make_shared<AcrKeychain>(context));
-    }
+    // Built even when the options leave them out of the shared chain: a manifest that names a
+    // cloud identity for one registry asks for it there.
+    s.ecr = std::make_shared<EcrKeychain>(context);
+    s.gcr = std::make_shared<GcrKeychain>(context);
+    s.acr = std::make_shared<AcrKeychain>(context);
+    if (options.cloud)
+        s.ambient.insert(s.ambient.end(), {s.ecr, s.gcr, s.acr});
     return s;
 }
 
 std::shared_ptr<Keychain> chain_for(const SourceContext& context,
                                     std::shared_ptr<const CredentialStore> explicit_store,
-                                    const CredentialSources& sources) {
+                                    const CredentialSources& sources,
+                                    const CredentialPolicy& policy) {
+    using Kind = CredentialPolicy::Kind;
     auto chain = std::make_shared<ChainKeychain>(context);
-    if (explicit_store)
-        chain->add(std::make_shared<ExplicitKeychain>(std::move(explicit_store)));
-    if (sources.environment)
+    // What the command line gives for its own reference (FLOE_REGISTRY_*) beats the file, as
+    // every explicit flag does; only `any` puts the credentials set by the program first.
+    if (policy.kind != Kind::any && sources.environment)
         chain->add(sources.environment);
-    for (auto& s : sources.ambient)
-        chain->add(s);
+    switch (policy.kind) {
+    case Kind::none: // nothing more: requests go out anonymously
+        break;
+    case Kind::pull_secret:
+        chain->add(std::make_shared<PullSecretKeychain>(context, policy.pull_secret));
+        break;
+    case Kind::aws:
+        chain->add(sources.ecr);
+        break;
+    case Kind::gcp:
+        chain->add(sources.gcr);
+        break;
+    case Kind::azure:
+        chain->add(sources.acr);
+        break;
+    case Kind::only_set:
+    case Kind::any:
+        if (explicit_store)
+            chain->add(std::make_shared<ExplicitKeychain>(std::move(explicit_store)));
+        if (policy.kind == Kind::only_set)
+            break;
+        if (sources.environment)
+            chain->add(sources.environment);
+        for (auto& s : sources.ambient)
+            chain->add(s);
+        break;
+    }
     return chain;
 }
 

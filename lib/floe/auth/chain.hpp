@@ -58,11 +58,14 @@ class EnvironmentKeychain final : public Keychain {
 struct CredentialSources {
     std::shared_ptr<EnvironmentKeychain> environment;
     std::vector<std::shared_ptr<Keychain>> ambient; // pull secret, docker config, clouds
+    std::shared_ptr<Keychain> ecr, gcr, acr;        // the clouds again, for a policy naming one
 };
 CredentialSources make_credential_sources(const SourceContext& context,
                                           const CredentialOptions& options);
+// `policy` narrows the chain to the sources a platform manifest names for the registry.
 std::shared_ptr<Keychain> chain_for(const SourceContext& context,
                                     std::shared_ptr<const CredentialStore> explicit_store,
-                                    const CredentialSources& sources);
+                                    const CredentialSources& sources,
+                                    const CredentialPolicy& policy = {});
 
 } // namespace floe::auth

@@ -39,6 +39,24 @@ class StaticCredentials final : public CredentialStore {
     Credentials c_;
 };
 
+// Which sources may answer for one registry (RegistrySettings::credential_policy), when a
+// platform manifest's `auth.type` says so rather than leaving it to the whole chain. Whatever
+// the kind, FLOE_REGISTRY_* given for the command's own reference are asked first: an explicit
+// setting beats the file.
+struct CredentialPolicy {
+    enum class Kind {
+        any,         // the credentials set for the host, then every source the options turn on
+        none,        // anonymous: no file, helper or cloud identity is asked
+        only_set,    // only the credentials set for the host (RegistrySettings::credentials)
+        pull_secret, // only this registry's own pull secret (`pull_secret`)
+        aws,         // only ECR's identity (IRSA, profiles, keys)
+        gcp,         // only GCR / Artifact Registry's workload identity
+        azure,       // only ACR's managed identity
+    };
+    Kind kind = Kind::any;
+    std::string pull_secret; // Kind::pull_secret: a file or "k8s:NAMESPACE/NAME"
+};
+
 // Which of the client's own credential sources are asked, after the credentials set for a host
 // (RegistrySettings::credentials). The order is in the README ("Authentication").
 struct CredentialOptions {

@@ -1026,6 +1026,39 @@ RetryPolicy retry_policy(const RetrySettings& retry, const RetryPolicy& base) {
     return p;
 }
 
+namespace {
+
+// The manifest's `auth` for one endpoint: which sources may answer for it, and its secret.
+void apply_auth(const AuthSpec& auth, RegistrySettings& s, const EnvLookup& lookup) {
+    using Kind = CredentialPolicy::Kind;
+    switch (auth.type) {
+    case AuthType::anonymous:
+        s.credential_policy.kind = Kind::none;
+        return;
+    case AuthType::aws_irsa:
+        s.credential_policy.kind = Kind::aws;
+        return;
+    case AuthType::gcp_workload_identity:
+        s.credential_policy.kind = Kind::gcp;
+        return;
+    case AuthType::azure_managed_identity:
+        s.credential_policy.kind = Kind::azure;
+        return;
+    case AuthType::basic:
+    case AuthType::token:
+        break;
+    }
+    auto& ref = *auth.credentials_ref; // validation made it present for these types
+    if (ref.source == CredentialsRef::Source::kubernetes) {
+        s.credential_policy = {Kind::pull_secret, pull_secret_spec(ref)};
+        return;
+    }
+    s.credentials = env_secret_store(ref, auth.type, lookup);
+    s.credential_policy.kind = Kind::only_set;
+}
+
+} // namespace
+
 std::vector<std::pair<std::string, RegistrySettings>>
 settings_for(const EnvironmentConfig& env, const RegistrySettings& base, const EnvLookup& lookup) {
     std::vector<std::pair<std::string, RegistrySettings>> out;
@@ -1046,9 +1079,8 @@ settings_for(const EnvironmentConfig& env, const RegistrySettings& base, const E
         s.concurrency = env.concurrency;
         if (env.limit_rate)
             s.limit_rate = env.limit_rate;
-        if (e.auth && e.auth->credentials_ref &&
-            e.auth->credentials_ref->source == CredentialsRef::Source::env)
-            s.credentials = env_secret_store(*e.auth->credentials_ref, e.auth->type, lookup);
+        if (e.auth)
+            apply_auth(*e.auth, s, lookup);
         out.emplace_back(e.host, std::move(s));
     };
     add(env.primary);

@@ -35,6 +35,7 @@ struct RegistrySettings {
     std::string client_key;
     // Where credentials come from; null: FLOE_REGISTRY_USERNAME/PASSWORD/TOKEN.
     std::shared_ptr<const CredentialStore> credentials;
+    CredentialPolicy credential_policy; // which sources may answer for this registry
     RetryPolicy retry;
     // Fail fast once the host failed this many times in a row. Off unless a platform manifest
     // turns it on (its contract's default is on): without mirrors to fail over to, a retry
