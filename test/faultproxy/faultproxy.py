@@ -14,8 +14,10 @@ Counters
                  a flipped byte is)
     bytes_up     client -> registry bytes forwarded
     connections  client connections accepted
-    intercepted  requests answered by the proxy itself (http_error_next)
-    reset_counters() zeroes all four; it does not touch armed faults.
+    intercepted  requests answered by the proxy itself (http_error_next, http_error_on)
+    bytes_dropped client bytes of requests http_error_on answered (head and body), read and
+                 thrown away, never forwarded: bytes_up + bytes_dropped is what the client sent
+    reset_counters() zeroes all five; it does not touch armed faults.
     events       list of dicts, one per fault that fired: {"fault" ("cut", "stall", "flip",
                  "http_error"), "direction", "at" (offset since armed; for http_error the
                  request line answered), "bytes_down", "bytes_up" (counters right after it
@@ -41,10 +43,21 @@ One-shot faults, armed from the test thread. Offsets count the bytes of that dir
                              answer the next `count` HTTP requests with `status` (and a
                              Retry-After header) without contacting the registry, then close
                              the connection.
+    http_error_on(method, status, retry_after=None, count=1, path=None, skip=0)
+                             let `skip` matching requests through, then answer the next
+                             `count` requests with this method (and, with `path`, whose
+                             request target matches that regular expression, re.search) with
+                             `status` (and Retry-After), on any connection, kept-alive ones
+                             included: the request head and its body (by Content-Length) are
+                             read and dropped (so the client finishes sending and reads the
+                             answer; they count in bytes_dropped, not bytes_up), the answer says
+                             "Connection: close" and the connection is closed. The registry
+                             sees none of that request. Rules fire in the order they were armed;
+                             the event's "at" is the request line.
 Each fault disarms itself after firing; later connections are forwarded untouched.
 
-Limitation of http_error_next: the proxy does not parse HTTP framing, so it can only see the
-*first* request of a *fresh* connection. A request sent on a kept-alive connection is forwarded
+Limitation of http_error_next (http_error_on has not got it): the proxy does not parse HTTP
+framing there, so it can only see the *first* request of a *fresh* connection. A request sent on a kept-alive connection is forwarded
 even while an HTTP error is armed. The intercepted response carries "Connection: close", so a
 client's next request after an intercepted one does arrive on a fresh connection. Connections
 whose first bytes are not an HTTP request line (e.g. a TLS ClientHello, as floe sends to probe
@@ -54,6 +67,12 @@ CLI, for manual use (prints the port it listens on, then serves until interrupte
     python3 faultproxy.py --listen 127.0.0.1:0 --upstream 127.0.0.1:5000 \
         [--cut-down-after N[:fin|rst]] [--cut-up-after N[:fin|rst]] \
         [--stall-down-after N:SECONDS] [--flip-down-byte-at N] [--http-error STATUS[:RETRY_AFTER]]
+        [--http-error-on METHOD:STATUS[:RETRY_AFTER[:COUNT]]]
+
+http_error_on recognises a request by a read that starts with a whole request line, as
+cut_up_at_next_request_after does (floe does not pipeline, and a body chunk that starts with
+"PATCH /x HTTP/1.1\r\n" does not happen in random test data). Bodies sent with
+"Transfer-Encoding: chunked" are not supported (the request is forwarded).
 """
 import argparse
 import asyncio
@@ -166,6 +185,8 @@ class FaultProxy:
         self._faults = {DOWN: [], UP: []}
         self._total = {DOWN: 0, UP: 0}   # absolute, never reset: fault offsets count from here
         self._http_errors = []           # [(status, retry_after)] one per request to answer
+        self._http_rules = []            # http_error_on: [{method, path, status, retry_after,
+                                         #                  left, skip}]
         self._conns = set()
         self._loop = None
         self._thread = None
@@ -181,6 +202,7 @@ class FaultProxy:
             self.bytes_up = 0
             self.connections = 0
             self.intercepted = 0
+            self.bytes_dropped = 0
 
     # -- faults --------------------------------------------------------------------------------
     def _arm(self, fault):
@@ -215,15 +237,28 @@ class FaultProxy:
             self._http_errors.extend([(int(status), retry_after)] * int(count))
         return self
 
+    def http_error_on(self, method, status, retry_after=None, count=1, path=None, skip=0):
+        if int(count) < 1 or int(skip) < 0:
+            raise ValueError("count must be at least 1, skip at least 0")
+        rule = {"method": method.upper().encode("ascii"), "status": int(status),
+                "retry_after": retry_after, "left": int(count), "skip": int(skip),
+                "path": re.compile(path.encode() if isinstance(path, str) else path)
+                if path is not None else None}
+        with self._lock:
+            self._http_rules.append(rule)
+        return self
+
     def clear_faults(self):
         with self._lock:
             self._faults = {DOWN: [], UP: []}
             self._http_errors = []
+            self._http_rules = []
 
     def armed(self):
         """How many faults (and HTTP errors) are still waiting to fire."""
         with self._lock:
-            return len(self._faults[DOWN]) + len(self._faults[UP]) + len(self._http_errors)
+            return (len(self._faults[DOWN]) + len(self._faults[UP]) + len(self._http_errors)
+                    + sum(r["left"] for r in self._http_rules))
 
     def wait_fired(self, fault, timeout=60):
         """Blocks until an event of kind `fault` ("cut", "stall", "flip", "http_error") fired;
@@ -339,6 +374,10 @@ class FaultProxy:
             except OSError:
                 c_writer.transport.abort()
                 return
+            if first:
+                first = await self._intercept(conn, first)
+                if first is None:
+                    return
             if first and not await self._forward(conn, UP, first):
                 return
             conn.tasks = [asyncio.ensure_future(self._pump(conn, UP)),
@@ -364,6 +403,66 @@ class FaultProxy:
             data += more
         return data
 
+    def _matching_rule(self, head):
+        """The http_error_on rule `head` (a request head) uses up, or None. Caller holds the
+        lock."""
+        line = head.split(b"\r\n", 1)[0]
+        method, target = line.split(b" ")[:2]
+        for rule in self._http_rules:
+            if rule["method"] == method and (rule["path"] is None
+                                             or rule["path"].search(target)):
+                return rule
+        return None
+
+    async def _intercept(self, conn, data):
+        """http_error_on: when `data` (the start of a client read) starts a request that an
+        armed rule matches, drop that request whole and answer it: returns None. Otherwise
+        returns the bytes to forward (`data`, plus the rest of the head when it read more)."""
+        if not _FULL_REQUEST_LINE.match(data):
+            return data
+        with self._lock:
+            if not self._http_rules or self._matching_rule(data) is None:
+                return data
+        while b"\r\n\r\n" not in data and len(data) < _MAX_REQUEST_HEAD:
+            more = await conn.c_reader.read(_READ_SIZE)
+            if not more:
+                break
+            data += more
+        head, sep, body = data.partition(b"\r\n\r\n")
+        if not sep:
+            return data  # no end of head: not a request this proxy can frame (forwarded)
+        fields = {}
+        for l in head.split(b"\r\n")[1:]:
+            name, _, value = l.partition(b":")
+            fields[name.strip().lower()] = value.strip()
+        if b"chunked" in fields.get(b"transfer-encoding", b"").lower():
+            return data  # unsupported framing: forwarded untouched
+        with self._lock:
+            rule = self._matching_rule(head)  # armed rules may have changed meanwhile
+            if rule is None:
+                return data
+            if rule["skip"]:
+                rule["skip"] -= 1  # one of the matching requests let through first
+                return data
+            rule["left"] -= 1
+            if not rule["left"]:
+                self._http_rules.remove(rule)
+            self.intercepted += 1
+        length = int(fields.get(b"content-length", b"0") or 0)
+        dropped = len(data)
+        left = length - len(body)
+        while left > 0:
+            more = await conn.c_reader.read(min(left, _READ_SIZE))
+            if not more:
+                break
+            dropped += len(more)
+            left -= len(more)
+        with self._lock:
+            self.bytes_dropped += dropped
+            self._record("http_error", UP, head.split(b"\r\n", 1)[0].decode("latin-1"))
+        await self._answer(conn, rule["status"], rule["retry_after"])
+        return None
+
     async def _answer(self, conn, status, retry_after):
         reason = http.client.responses.get(status, "Error")
         body = json.dumps({"errors": [{"code": "UNAVAILABLE" if status == 503 else "UNKNOWN",
@@ -388,6 +487,10 @@ class FaultProxy:
                     if not conn.closed and writer.can_write_eof():
                         writer.write_eof()
                     return
+                if direction == UP:
+                    data = await self._intercept(conn, data)
+                    if data is None:
+                        return
                 if not await self._forward(conn, direction, data):
                     return
         except (ConnectionError, OSError):
@@ -462,6 +565,7 @@ def main(argv=None):
     p.add_argument("--stall-down-after", metavar="N:SECONDS")
     p.add_argument("--flip-down-byte-at", type=int, metavar="N")
     p.add_argument("--http-error", metavar="STATUS[:RETRY_AFTER]")
+    p.add_argument("--http-error-on", metavar="METHOD:STATUS[:RETRY_AFTER[:COUNT]]")
     args = p.parse_args(argv)
 
     proxy = FaultProxy(*args.upstream, listen_host=args.listen[0], listen_port=args.listen[1])
@@ -480,6 +584,10 @@ def main(argv=None):
     if args.http_error:
         status, _, retry = args.http_error.partition(":")
         proxy.http_error_next(int(status), retry or None)
+    if args.http_error_on:
+        method, status, *rest = args.http_error_on.split(":")
+        proxy.http_error_on(method, int(status), (rest[0] if rest else "") or None,
+                            int(rest[1]) if len(rest) > 1 else 1)
     print(proxy.port, flush=True)
     print(f"faultproxy: {proxy.host} -> {args.upstream[0]}:{args.upstream[1]}",
           file=sys.stderr, flush=True)

@@ -188,6 +188,75 @@ def test_http_error_next_lets_non_http_first_bytes_through(registry_anon, fault_
     assert http(via(proxy), "GET", "/v2/")[0] == 500
 
 
+def read_response(s):
+    """One HTTP response (head, body) from socket `s`, framed by Content-Length."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = s.recv(4096)
+        assert chunk, f"connection closed inside a response head: {got!r}"
+        got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    length = int([l.split(b":")[1] for l in head.split(b"\r\n")
+                  if l.lower().startswith(b"content-length:")][0])
+    while len(body) < length:
+        chunk = s.recv(4096)
+        assert chunk, "connection closed inside a response body"
+        body += chunk
+    return head, body
+
+
+def test_http_error_on_answers_a_request_on_a_kept_alive_connection(registry_anon, fault_proxy,
+                                                                    request):
+    proxy = fault_proxy(registry_anon)
+    repo = repo_for(request)
+    status, headers, _ = http(registry_anon, "POST", f"/v2/{repo}/blobs/uploads/", data=b"")
+    assert status == 202
+    location = headers["Location"].split(registry_anon.host, 1)[-1]
+    proxy.http_error_on("PATCH", 429, retry_after=1)
+    h, p = proxy.host.rsplit(":", 1)
+    ping = f"GET /v2/ HTTP/1.1\r\nHost: {proxy.host}\r\n\r\n".encode()
+    body = os.urandom(700_000)  # more than one read of the proxy
+    patch = (f"PATCH {location} HTTP/1.1\r\nHost: {proxy.host}\r\n"
+             f"Content-Length: {len(body)}\r\nContent-Type: application/octet-stream\r\n"
+             "\r\n").encode() + body
+    with socket.create_connection((h, int(p)), timeout=30) as s:
+        s.sendall(ping)  # not a PATCH: forwarded, and the connection stays open
+        head, _ = read_response(s)
+        assert head.startswith(b"HTTP/1.1 200")
+        s.sendall(patch)  # the second request of the connection: answered by the proxy
+        head, answer = read_response(s)
+        assert s.recv(4096) == b"", "the connection stays open after the injected answer"
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 429 Too Many Requests", lines
+    assert b"Retry-After: 1" in lines and b"Connection: close" in lines
+    assert proxy.connections == 1 and proxy.intercepted == 1
+    assert proxy.bytes_up == len(ping), "bytes of the dropped request reached the registry"
+    assert proxy.bytes_dropped == len(patch)
+    [event] = proxy.events
+    assert event["fault"] == "http_error" and event["at"] == f"PATCH {location} HTTP/1.1"
+    # The registry never saw the PATCH: the session holds nothing.
+    status, headers, _ = http(registry_anon, "GET", location)
+    assert status == 204 and headers.get("Range", "0-0") == "0-0", headers.get("Range")
+    assert proxy.armed() == 0
+
+
+def test_http_error_on_matches_method_and_path_skips_and_counts(registry_anon, fault_proxy, blob):
+    proxy = fault_proxy(registry_anon)
+    proxy.http_error_on("GET", 503, count=2, path=r"/blobs/sha256:", skip=1)
+    assert proxy.armed() == 2
+    assert http(via(proxy), "GET", "/v2/")[0] == 200  # another path
+    assert http(via(proxy), "HEAD", f"/v2/{blob.repo}/blobs/{blob.digest}")[0] == 200  # method
+    status, _, body = http(via(proxy), "GET", f"/v2/{blob.repo}/blobs/{blob.digest}")
+    assert status == 200 and body == blob.data and proxy.events == []  # skipped
+    for _ in range(2):
+        status, headers, body = http(via(proxy), "GET", f"/v2/{blob.repo}/blobs/{blob.digest}")
+        assert status == 503 and "Retry-After" not in headers and b"UNAVAILABLE" in body
+    status, _, body = http(via(proxy), "GET", f"/v2/{blob.repo}/blobs/{blob.digest}")
+    assert status == 200 and body == blob.data and proxy.armed() == 0
+    assert [e["at"].split(" ")[0] for e in proxy.events] == ["GET", "GET"]
+    assert proxy.intercepted == 2 and proxy.bytes_dropped > 0
+
+
 def test_cli_prints_its_port_and_forwards(registry_anon):
     proc = subprocess.Popen([sys.executable, PROXY_SCRIPT, "--listen", "127.0.0.1:0",
                              "--upstream", registry_anon.host],
