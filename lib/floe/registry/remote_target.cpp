@@ -62,7 +62,7 @@ class ResumingBody final : public BlobReader {
                 auto attempts = budget_.retries();
                 fail(Errc::network,
                      std::string(lost->what()) + " (gave up on " + blob_.digest.str() + " after " +
-                         std::to_string(attempts) + " attempts)",
+                         std::to_string(attempts) + (attempts == 1 ? " attempt)" : " attempts)"),
                      lost->diagnostics());
             }
             co_await sleep_for(budget_.next_delay());
@@ -466,7 +466,8 @@ Task<Descriptor> RemoteTarget::push(Descriptor desc, BlobSource& source) {
         if (!budget.allow_another(machine.progressed()))
             fail(Errc::network,
                  std::string(lost->what()) + " (gave up on the upload after " +
-                     std::to_string(budget.retries()) + " attempts)",
+                     std::to_string(budget.retries()) +
+                     (budget.retries() == 1 ? " attempt)" : " attempts)"),
                  lost->diagnostics());
         reader.reset();
         machine.failed();
