@@ -47,6 +47,10 @@ TEST_CASE("rates parse with binary units") {
     CHECK(parse_byte_size("800K", "--limit-rate") == 800ull * 1024);
     CHECK(parse_byte_size("1G", "--limit-rate") == 1024ull * 1024 * 1024);
     CHECK(parse_byte_size("1048576", "--limit-rate") == 1048576);
+    // Sizes that would wrap round to a small number are refused, not taken.
+    CHECK_THROWS_AS(parse_byte_size("17179869184G", "--limit-rate"), Error);
+    CHECK_THROWS_AS(parse_byte_size("99999999999999999999", "--limit-rate"), Error);
+    CHECK(parse_byte_size("8388608G", "--limit-rate") == std::uint64_t{1} << 53);
     for (auto bad : {"", "0", "-5M", "fast", "5X", "M"})
         CHECK_THROWS_AS(parse_byte_size(bad, "--limit-rate"), Error);
 }

@@ -23,6 +23,12 @@ std::uint64_t parse_byte_size(std::string_view text, std::string_view what) {
     if (ec != std::errc() || value == 0)
         fail(Errc::invalid_argument, std::string(what) + " '" + std::string(text) +
                                          "' is not a positive size (examples: 800K, 50M, 1G)");
+    // 2^53 bytes (8 PiB) is beyond any sensible size, and keeps the value exact as a double
+    // (the rate limiter's arithmetic) instead of wrapping round to something small.
+    constexpr std::uint64_t largest = std::uint64_t{1} << 53;
+    if (value > largest / scale)
+        fail(Errc::invalid_argument,
+             std::string(what) + " '" + std::string(text) + "' is too large (at most 8 PiB)");
     return value * scale;
 }
 
