@@ -36,4 +36,20 @@ ExitCode exit_code_for(Errc e) {
     return exit_failure;
 }
 
+ExitCode exit_code_for(PingStatus worst) {
+    switch (worst) {
+    case PingStatus::healthy:
+        return exit_ok;
+    case PingStatus::unhealthy:
+        return exit_unhealthy;
+    case PingStatus::unauthorized:
+        return exit_auth;
+    case PingStatus::tls:
+        return exit_tls;
+    case PingStatus::unreachable:
+        return exit_network;
+    }
+    return exit_failure;
+}
+
 } // namespace floe::cli

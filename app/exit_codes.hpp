@@ -2,6 +2,7 @@
 #pragma once
 
 #include "floe/core/error.hpp"
+#include "floe/core/ping_result.hpp"
 
 namespace floe::cli {
 
@@ -16,9 +17,14 @@ enum ExitCode : int {
     exit_invalid_input = 7, // not a valid artifact (e.g. compiled_artifacts.json)
     exit_conflict = 8,      // release tag already taken, output already exists
     exit_io = 9,            // local file system error
+    exit_tls = 10,          // registry ping: a certificate expired, untrusted, for another name
+    exit_unhealthy = 11,    // registry ping: 5xx, or not a registry
     exit_interrupted = 130, // Ctrl-C (128 + SIGINT): only resumable state is left
 };
 
 ExitCode exit_code_for(Errc e);
+// `floe registry ping`: the code of the worst result (unreachable 6, TLS 10, unauthorized 4,
+// unhealthy 11), so a script can tell them apart.
+ExitCode exit_code_for(PingStatus worst);
 
 } // namespace floe::cli

@@ -2,6 +2,7 @@
 // failures to one line on stderr and a distinct exit code. No protocol logic lives here.
 #include "exit_codes.hpp"
 #include "output.hpp"
+#include "ping_output.hpp"
 #include "platform.hpp"
 #include "progress_view.hpp"
 #include "prompt.hpp"
@@ -129,6 +130,30 @@ Reference namespace_reference(std::string_view text) {
     return r;
 }
 
+// `floe registry ping`: the registries named, else the environment's registry and mirrors.
+int run_ping(Client& client, const Platform& platform, std::vector<std::string> names,
+             bool json_out) {
+    std::vector<PingRow> rows(names.size());
+    if (names.empty()) {
+        auto* env = platform.effective();
+        if (!env)
+            fail(Errc::invalid_argument,
+                 "name a registry (host[:port][/repository]), or give --env NAME with a "
+                 "platform manifest (--config FILE, FLOE_MANIFEST or ./manifest.yaml)");
+        names.push_back(env->primary.host);
+        rows.push_back({"primary", {}});
+        for (std::size_t i = 0; i < env->mirrors.size(); ++i) {
+            names.push_back(env->mirrors[i].host);
+            rows.push_back({"mirror " + std::to_string(i + 1), {}});
+        }
+    }
+    auto results = client.ping(names);
+    for (std::size_t i = 0; i < results.size(); ++i)
+        rows[i].result = results[i];
+    fmt::print("{}", json_out ? ping_json(rows) : ping_table(rows));
+    return exit_code_for(worst_status(results));
+}
+
 const char* reference_help =
     "REF is [oci://]host[:port]/repository[:tag][@digest] for a registry (docker.io names like "
     "'team/product:1.0' work too), or ocidir://PATH[:tag][@digest] for a local OCI image layout.";
@@ -147,6 +172,7 @@ int main(int argc, char** argv) {
         "ECR/GCR/ACR identities. 'floe auth which REGISTRY' shows which one answers.\nExit codes: "
         "0 ok, 1 other failure, 2 usage, 3 not found, "
         "4 authentication, 5 verification, 6 network, 7 invalid input, 8 conflict, 9 local I/O, "
+        "10 TLS certificate (registry ping), 11 registry unhealthy (registry ping), "
         "130 interrupted (run again to continue).");
     GlobalFlags g;
     app.add_flag("-v,--verbose", g.verbose,
@@ -362,6 +388,30 @@ int main(int argc, char** argv) {
     which->footer("\nRuns the credential helper or fetches the cloud token for real, so it "
                   "doubles as a check of the set-up. Prints the user name, never the secret.");
 
+    // registry ping
+    auto* registry_cmd = app.add_subcommand("registry", "Check registries");
+    registry_cmd->require_subcommand(1);
+    registry_cmd->fallthrough(); // `floe registry ping --env prod`: --env is the app's
+    std::vector<std::string> ping_registries;
+    bool ping_json_out = false;
+    auto* ping_cmd = registry_cmd->add_subcommand(
+        "ping", "Check that registries answer, are trusted, accept the credentials, and how fast");
+    ping_cmd->fallthrough();
+    ping_cmd->add_option("REGISTRY", ping_registries,
+                         "host[:port][/repository]; a repository is asked about the referrers "
+                         "API (default: the environment's registry and each mirror)");
+    ping_cmd->add_flag("--json", ping_json_out, "Print a JSON array, one object per registry");
+    ping_cmd->footer(
+        "\nChecks, in order, stopping at the first that fails: TCP and TLS (the certificate's "
+        "expiry date), GET /v2/ and its API version, the credentials (a token obtained), the "
+        "referrers API (with a repository; else 'unknown'), and the median of 5 round trips. "
+        "Each request is sent once, without retries.\nExit codes (the worst result wins): "
+        "0 all healthy, 6 unreachable (lookup, refused, timeout), 10 TLS (certificate "
+        "expired, untrusted or for another name), 4 unauthorized (credentials missing or "
+        "refused), 11 unhealthy (5xx, or not a registry), 2 usage.\nExamples:\n"
+        "  floe registry ping registry.example.com ghcr.io/acme/app\n"
+        "  floe registry ping --env prod --json");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -484,6 +534,8 @@ int main(int argc, char** argv) {
             else
                 fmt::print(stderr, "floe: removed the credentials of {} from {}\n",
                            scrub(logout_registry), scrub(where));
+        } else if (*ping_cmd) {
+            return run_ping(client, platform, ping_registries, ping_json_out);
         } else if (*which) {
             auto info = client.which_credentials(which_registry);
             fmt::print("{}",

@@ -16,6 +16,7 @@
 #include "floe/http/rate_limiter.hpp"
 #include "floe/layout/layout_target.hpp"
 #include "floe/registry/catalog.hpp"
+#include "floe/registry/health.hpp"
 #include "floe/registry/remote_target.hpp"
 #include "floe/target/failover.hpp"
 #include "floe/target/target.hpp"
@@ -189,6 +190,28 @@ struct Client::Impl {
         if (sources.empty())
             return primary;
         return std::make_unique<FailoverTarget>(std::move(sources), options.on_failover);
+    }
+
+    // One registry's health check, on a Registry of its own: no retries (a ping reports what
+    // it meets) and no circuit breaker (it must really try).
+    Task<PingResult> ping_one(std::string host, std::string repository) {
+        auto& s = options.registries.lookup(host);
+        auto keychain = auth::chain_for(source_context, s.credentials, credential_sources);
+        auto found = co_await keychain->resolve(host, repository);
+        registry::RegistryOptions ro;
+        ro.plain_http = s.plain_http;
+        ro.retry = s.retry;
+        ro.retry.max_attempts = 1;
+        ro.observer = options.observer;
+        ro.keychain = keychain;
+        auto& http = http_for(s);
+        registry::Registry reg(http, host, std::move(ro));
+        registry::HealthCheck what;
+        what.repository = repository;
+        what.verify_tls = !s.insecure_skip_tls_verify;
+        what.plain_http = s.plain_http;
+        what.has_credentials = found.has_value();
+        co_return co_await registry::check_health(reg, http, what);
     }
 
     // The operation's session and engine, sized by the settings of the registry it talks to.
@@ -503,6 +526,19 @@ std::string kind_of(const std::optional<Credentials>& c) {
     return "basic";
 }
 
+// The repository part of what `floe registry ping` takes ("host/team/app" -> "team/app"),
+// checked as a reference would be; "" for a bare host.
+std::string ping_repository(std::string_view registry, const Reference& host_ref) {
+    std::string_view r = registry;
+    if (auto scheme = r.find("://"); scheme != std::string_view::npos)
+        r.remove_prefix(scheme + 3);
+    auto slash = r.find('/');
+    if (slash == std::string_view::npos || slash + 1 == r.size())
+        return {};
+    auto full = Reference::parse(host_ref.registry + "/" + std::string(r.substr(slash + 1)));
+    return full.repository;
+}
+
 } // namespace
 
 CredentialInfo Client::which_credentials(std::string_view registry, Deadline deadline) {
@@ -551,6 +587,35 @@ LoginResult Client::login(std::string_view registry, const Credentials& credenti
 std::string Client::logout(std::string_view registry, Deadline deadline) {
     auto ref = registry_reference(registry);
     return impl_->run(auth::remove_login(impl_->source_context, ref.registry), deadline);
+}
+
+PingResult Client::ping(std::string_view registry, Deadline deadline) {
+    return ping(std::vector<std::string>{std::string(registry)}, deadline).front();
+}
+
+std::vector<PingResult> Client::ping(const std::vector<std::string>& registries,
+                                     Deadline deadline) {
+    if (registries.empty())
+        fail(Errc::invalid_argument, "name at least one registry to check");
+    std::vector<std::pair<std::string, std::string>> targets; // host, repository
+    for (auto& r : registries) {
+        auto ref = registry_reference(r);
+        // The environment's one credential set belongs to the registry named first.
+        if (targets.empty())
+            impl_->assign_environment(ref, "FLOE_REGISTRY", true);
+        targets.emplace_back(ref.api_host(), ping_repository(r, ref));
+    }
+    return impl_->run(
+        [&]() -> Task<std::vector<PingResult>> {
+            std::vector<PingResult> results(targets.size());
+            transfer::Session session({static_cast<int>(targets.size()), {}, 1});
+            co_await session.for_each_index(targets.size(), [&](std::size_t i) -> Task<void> {
+                auto& [host, repository] = targets[i];
+                results[i] = co_await impl_->ping_one(host, repository);
+            });
+            co_return results;
+        }(),
+        deadline);
 }
 
 } // namespace floe

@@ -10,6 +10,7 @@
 #include "floe/config/registry_settings.hpp"
 #include "floe/core/descriptor.hpp"
 #include "floe/core/error.hpp"
+#include "floe/core/ping_result.hpp"
 #include "floe/core/progress.hpp"
 #include "floe/core/reference.hpp"
 #include "floe/core/request_event.hpp"
@@ -195,6 +196,16 @@ class Client {
                       Deadline deadline = {});
     // Forgets the registry's saved credentials; returns where from ("" when there were none).
     std::string logout(std::string_view registry, Deadline deadline = {});
+
+    // Checks the health of a registry (README, "Health checks"): "host[:port][/repository]",
+    // an oci:// prefix ignored; the repository, when given, is asked about the referrers API.
+    // Uses the registry's settings (TLS, plain http, credentials) and sends each request once,
+    // without retries. What it finds is the result; only a bad argument, the deadline or an
+    // interrupt throws. FLOE_REGISTRY_* credentials go to the first registry only.
+    PingResult ping(std::string_view registry, Deadline deadline = {});
+    // Several registries checked at once; the results in the order given.
+    std::vector<PingResult> ping(const std::vector<std::string>& registries,
+                                 Deadline deadline = {});
 
   private:
     struct Impl;

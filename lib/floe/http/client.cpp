@@ -291,6 +291,11 @@ std::unique_ptr<BlobReader> Response::as_reader() {
 Client::Client(asio::any_io_executor ex, ClientOptions options)
     : impl_(std::make_shared<Impl>(std::move(ex), std::move(options))) {}
 Client::~Client() = default;
+Task<TlsFacts> Client::inspect_tls(const Url& url) {
+    auto self = impl_; // the connector outlives the handshake
+    co_return co_await self->connector.inspect_tls(url);
+}
+
 const ClientOptions& Client::options() const {
     return impl_->opt;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "floe/http/rate_limiter.hpp"
+#include "floe/http/tls_probe.hpp"
 #include "floe/http/url.hpp"
 #include "floe/target/target.hpp"
 
@@ -106,6 +107,9 @@ class Client {
     // Sends a request and reads the response header. Network failures throw Error(network);
     // any status comes back as a Response.
     Task<Response> send(Request request);
+    // What the TLS handshake with url's origin shows about its certificate (a health check);
+    // a failed TCP connect throws Error(network). Uses no pooled connection and adds none.
+    Task<TlsFacts> inspect_tls(const Url& url);
 
     const ClientOptions& options() const;
     boost::asio::any_io_executor executor() const;

@@ -277,24 +277,38 @@ Connector::Connector(asio::any_io_executor ex, const ClientOptions& opt)
 
 Connector::~Connector() = default;
 
+namespace {
+
+Task<beast::tcp_stream> open_tcp(const asio::any_io_executor& ex, const Url& url,
+                                 std::chrono::milliseconds timeout) {
+    auto endpoints = co_await resolve(url.host, url.port, timeout);
+    beast::tcp_stream stream(ex);
+    stream.expires_after(timeout);
+    auto [cec, ep] = co_await stream.async_connect(endpoints, use_tuple);
+    if (cec)
+        network_failure("cannot connect to", url.host_header(), cec);
+    stream.socket().set_option(tcp::no_delay(true));
+    co_return stream;
+}
+
+void set_server_name(TlsStream& tls, const std::string& host) {
+    boost::system::error_code ip_ec;
+    asio::ip::make_address(host, ip_ec);
+    if (ip_ec) // SNI is for names only
+        SSL_set_tlsext_host_name(tls.tls().native_handle(), host.c_str());
+}
+
+} // namespace
+
 Task<std::unique_ptr<Stream>> Connector::connect(const Url& url) {
     auto& I = *impl_;
     const auto host_port = url.host_header();
-    auto endpoints = co_await resolve(url.host, url.port, I.connect_timeout);
-    beast::tcp_stream stream(I.ex);
-    stream.expires_after(I.connect_timeout);
-    auto [cec, ep] = co_await stream.async_connect(endpoints, use_tuple);
-    if (cec)
-        network_failure("cannot connect to", host_port, cec);
-    stream.socket().set_option(tcp::no_delay(true));
+    auto stream = co_await open_tcp(I.ex, url, I.connect_timeout);
     if (!url.is_https())
         co_return std::make_unique<TcpStream>(std::move(stream));
 
     auto tls = std::make_unique<TlsStream>(std::move(stream), I.ssl);
-    boost::system::error_code ip_ec;
-    asio::ip::make_address(url.host, ip_ec);
-    if (ip_ec) // SNI is for names only
-        SSL_set_tlsext_host_name(tls->tls().native_handle(), url.host.c_str());
+    set_server_name(*tls, url.host);
     if (!I.insecure_skip_verify)
         tls->tls().set_verify_callback(asio::ssl::host_name_verification(url.host));
     tls->expires_after(I.connect_timeout);
@@ -302,6 +316,23 @@ Task<std::unique_ptr<Stream>> Connector::connect(const Url& url) {
     if (hec)
         network_failure("TLS handshake with", host_port, hec, true);
     co_return tls;
+}
+
+Task<TlsFacts> Connector::inspect_tls(const Url& url) {
+    auto& I = *impl_;
+    TlsFacts facts;
+    auto stream = co_await open_tcp(I.ex, url, I.connect_timeout);
+    TlsStream tls(std::move(stream), I.ssl);
+    set_server_name(tls, url.host);
+    // Verified whatever the client's own setting, so the facts are there to report.
+    tls.tls().set_verify_mode(asio::ssl::verify_peer);
+    tls.tls().set_verify_callback(recording_verifier(facts, url.host));
+    tls.expires_after(I.connect_timeout);
+    auto [hec] = co_await tls.tls().async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (hec)
+        facts.handshake_error = hec == beast::error::timeout ? "timed out" : hec.message();
+    facts.handshake_done = !hec;
+    co_return facts;
 }
 
 void network_failure(const std::string& what, const std::string& where,

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "floe/http/client.hpp"
+#include "floe/http/tls_probe.hpp"
 #include "floe/http/url.hpp"
 #include "floe/target/target.hpp"
 
@@ -135,6 +136,10 @@ class Connector {
 
     // Throws Error(network) with what went wrong where.
     Task<std::unique_ptr<Stream>> connect(const Url& url);
+    // Connects as connect() does (a failed lookup or TCP connect throws), then shakes hands
+    // with a verifier that records the certificate's problems instead of failing on them, and
+    // closes the connection. A failed handshake is a fact too (handshake_error), not a throw.
+    Task<TlsFacts> inspect_tls(const Url& url);
 
   private:
     struct Impl;

@@ -100,6 +100,11 @@ Task<http::Response> Registry::send(http::Call& call) {
     co_return co_await retrying_.send(call);
 }
 
+Task<http::Response> Registry::send_anonymously(http::Call& call) {
+    co_await choose_scheme();
+    co_return co_await wire_.send(call);
+}
+
 Task<Registry::Document> Registry::fetch_document(http::Call& call, std::string what,
                                                   std::size_t cap, int tolerated) {
     http::RetryBudget budget(options_.retry);
@@ -129,7 +134,6 @@ Task<Registry::Document> Registry::fetch_document(http::Call& call, std::string 
 }
 
 Task<bool> Registry::check_credentials() {
-    co_await choose_scheme();
     auto ping = [this] {
         http::Call call;
         call.make = [this] {
@@ -141,7 +145,7 @@ Task<bool> Registry::check_credentials() {
     };
     // First without credentials, past the authentication layer: does the registry ask?
     auto anonymous = ping();
-    auto first = co_await wire_.send(anonymous);
+    auto first = co_await send_anonymously(anonymous);
     auto asked = first.status == 401;
     co_await first.discard();
     if (!asked)

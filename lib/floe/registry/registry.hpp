@@ -35,6 +35,10 @@ class Registry {
     // included); network failures throw once the retry budget is spent.
     Task<http::Response> send(http::Call& call);
 
+    // Sends a call once, without credentials and without retry (the scheme chosen first):
+    // what an anonymous client meets. For health checks and the credentials check.
+    Task<http::Response> send_anonymously(http::Call& call);
+
     // The URL of an API path, once the scheme is known (inside a Call's `make`).
     http::Url endpoint(std::string_view target) const;
 
