@@ -43,7 +43,7 @@ One-shot faults, armed from the test thread. Offsets count the bytes of that dir
                              answer the next `count` HTTP requests with `status` (and a
                              Retry-After header) without contacting the registry, then close
                              the connection.
-    http_error_on(method, status, retry_after=None, count=1, path=None, skip=0)
+    http_error_on(method, status, retry_after=None, count=1, path=None, skip=0, code=None)
                              let `skip` matching requests through, then answer the next
                              `count` requests with this method (and, with `path`, whose
                              request target matches that regular expression, re.search) with
@@ -52,7 +52,9 @@ One-shot faults, armed from the test thread. Offsets count the bytes of that dir
                              read and dropped (so the client finishes sending and reads the
                              answer; they count in bytes_dropped, not bytes_up), the answer says
                              "Connection: close" and the connection is closed. The registry
-                             sees none of that request. Rules fire in the order they were armed;
+                             sees none of that request. `code`: the distribution error code in
+                             the answer's body (default UNAVAILABLE for 503, else UNKNOWN).
+                             Rules fire in the order they were armed;
                              the event's "at" is the request line.
 Each fault disarms itself after firing; later connections are forwarded untouched.
 
@@ -237,11 +239,13 @@ class FaultProxy:
             self._http_errors.extend([(int(status), retry_after)] * int(count))
         return self
 
-    def http_error_on(self, method, status, retry_after=None, count=1, path=None, skip=0):
+    def http_error_on(self, method, status, retry_after=None, count=1, path=None, skip=0,
+                      code=None):
         if int(count) < 1 or int(skip) < 0:
             raise ValueError("count must be at least 1, skip at least 0")
         rule = {"method": method.upper().encode("ascii"), "status": int(status),
                 "retry_after": retry_after, "left": int(count), "skip": int(skip),
+                "code": code,
                 "path": re.compile(path.encode() if isinstance(path, str) else path)
                 if path is not None else None}
         with self._lock:
@@ -460,12 +464,13 @@ class FaultProxy:
         with self._lock:
             self.bytes_dropped += dropped
             self._record("http_error", UP, head.split(b"\r\n", 1)[0].decode("latin-1"))
-        await self._answer(conn, rule["status"], rule["retry_after"])
+        await self._answer(conn, rule["status"], rule["retry_after"], rule["code"])
         return None
 
-    async def _answer(self, conn, status, retry_after):
+    async def _answer(self, conn, status, retry_after, code=None):
         reason = http.client.responses.get(status, "Error")
-        body = json.dumps({"errors": [{"code": "UNAVAILABLE" if status == 503 else "UNKNOWN",
+        code = code or ("UNAVAILABLE" if status == 503 else "UNKNOWN")
+        body = json.dumps({"errors": [{"code": code,
                                        "message": "injected by faultproxy",
                                        "detail": None}]}).encode()
         head = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json",

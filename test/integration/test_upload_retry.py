@@ -146,3 +146,18 @@ def test_the_manifest_retry_policy_governs_uploads(run_floe, registry_anon, faul
         ok(proc)
         assert sent_in_all(proxy) - SIZE <= CHUNK + HTTP_OVERHEAD
         check_pulled(run_floe, registry_anon, repo, src, tmp_path / "out")
+
+
+def test_an_upload_session_the_registry_forgot_is_asked_about_and_continued(
+        run_floe, registry_anon, fault_proxy, src, tmp_path, request):
+    # 404 BLOB_UPLOAD_UNKNOWN on a PATCH (a session that expired, a registry that restarted, a
+    # Location garbled on the way) is not the end of the push: floe asks where the session
+    # stands and goes on, or starts over when it is gone.
+    repo = prepare(registry_anon, request)
+    proxy = fault_proxy(registry_anon)
+    proxy.http_error_on("PATCH", 404, skip=2, code="BLOB_UPLOAD_UNKNOWN")
+    ok(run_floe("--plain-http", "--chunk-size", "1M", "artifact", "push",
+                f"{proxy.host}/{repo}:1", src))
+    assert len(injected(proxy)) == 1, proxy.events
+    assert sent_in_all(proxy) - SIZE <= CHUNK + HTTP_OVERHEAD
+    check_pulled(run_floe, registry_anon, repo, src, tmp_path / "out")

@@ -13,6 +13,15 @@
 namespace floe::registry {
 namespace {
 
+// The registry no longer knows an upload session (it expired, the registry restarted, or its
+// Location was garbled on the way): the upload machine asks, hears the session is gone, and
+// starts over, under the same budget.
+bool session_lost(const Error& e) {
+    auto& codes = e.diagnostics().registry_codes;
+    return e.errc() == Errc::not_found &&
+           std::find(codes.begin(), codes.end(), "BLOB_UPLOAD_UNKNOWN") != codes.end();
+}
+
 bool is_manifest_type(const Descriptor& d) {
     return media_type::is_manifest_or_index(d.media_type);
 }
@@ -458,7 +467,7 @@ Task<Descriptor> RemoteTarget::push(Descriptor desc, BlobSource& source) {
         } catch (const SourceFailure& f) {
             std::rethrow_exception(f.error);
         } catch (const Error& e) {
-            if (!http::is_retryable(e))
+            if (!http::is_retryable(e) && !(step.op != UploadMachine::Op::open && session_lost(e)))
                 throw;
             lost = e;
         }
