@@ -460,42 +460,67 @@ MirrorResult Client::mirror(const Reference& prefix, const MirrorOptions& option
             if (repositories.empty())
                 repositories = co_await registry::list_repositories(*registry, prefix.repository);
             Impl::Operation op(impl_->options, settings);
-            MirrorResult result;
+            // Every (repository, mirror, tag) to look at, sharing one target per repository.
+            struct Job {
+                std::shared_ptr<Target> source, mirror;
+                std::string tag;
+                artifact::TagState state;
+            };
+            std::vector<Job> jobs;
             for (auto& repository : repositories) {
                 Reference source_ref = prefix;
                 source_ref.repository = repository;
-                auto source = impl_->open_target(source_ref, false);
-                auto* lister = dynamic_cast<TagLister*>(source.get());
-                auto tags = co_await all_tags(*lister);
+                std::shared_ptr<Target> source = impl_->open_target(source_ref, false);
+                auto tags = co_await all_tags(dynamic_cast<TagLister&>(*source));
                 for (auto& m : mirrors) {
                     auto where = Impl::on_mirror(m, repository);
                     if (!where)
                         continue;
                     auto mirror_ref = Reference::parse(*where + ":x");
-                    auto mirror = impl_->open_target(mirror_ref, true);
-                    for (auto& tag : tags) {
+                    std::shared_ptr<Target> mirror = impl_->open_target(mirror_ref, true);
+                    for (auto& tag : tags)
                         // A tag outside the OCI grammar (a hostile list) is never requested.
-                        if (!is_valid_tag(tag) || !artifact::matches_glob(options.tags, tag))
-                            continue;
-                        MirroredTag row;
-                        row.source = source->describe() + ":" + tag;
-                        row.destination = mirror->describe() + ":" + tag;
-                        try {
-                            auto synced =
-                                co_await artifact::sync_tag(*source, *mirror, tag, op.engine);
-                            row.manifest = synced.manifest;
-                            row.copied = synced.copied;
-                            row.bytes_copied = synced.stats.bytes_copied;
-                        } catch (const Error& e) {
-                            if (e.errc() == Errc::cancelled)
-                                throw;
-                            row.error = e.errc();
-                            row.message = e.what();
-                        }
-                        co_await http::throw_if_cancelled();
-                        result.tags.push_back(std::move(row));
-                    }
+                        if (is_valid_tag(tag) && artifact::matches_glob(options.tags, tag))
+                            jobs.push_back({source, mirror, tag, {}});
                 }
+            }
+            MirrorResult result;
+            result.tags.resize(jobs.size());
+            auto record_failure = [](MirroredTag& row, const Error& e) {
+                if (e.errc() == Errc::cancelled)
+                    throw e;
+                row.error = e.errc();
+                row.message = e.what();
+            };
+            // Where each tag stands, all at once: on an unchanged mirror this is the whole run.
+            co_await op.session.for_each_index(jobs.size(), [&](std::size_t i) -> Task<void> {
+                auto& row = result.tags[i];
+                row.source = jobs[i].source->describe() + ":" + jobs[i].tag;
+                row.destination = jobs[i].mirror->describe() + ":" + jobs[i].tag;
+                try {
+                    jobs[i].state = co_await artifact::compare_tag(*jobs[i].source, *jobs[i].mirror,
+                                                                   jobs[i].tag);
+                    row.manifest = jobs[i].state.source;
+                } catch (const Error& e) {
+                    record_failure(row, e);
+                }
+            });
+            co_await http::throw_if_cancelled();
+            // Then the copies one tag at a time (each with its blobs in parallel), so tags that
+            // share blobs upload them once.
+            for (std::size_t i = 0; i < jobs.size(); ++i) {
+                auto& row = result.tags[i];
+                if (row.error != Errc::ok || jobs[i].state.identical())
+                    continue;
+                try {
+                    auto stats = co_await artifact::sync_tag(*jobs[i].source, *jobs[i].mirror,
+                                                             jobs[i].tag, jobs[i].state, op.engine);
+                    row.copied = true;
+                    row.bytes_copied = stats.bytes_copied;
+                } catch (const Error& e) {
+                    record_failure(row, e);
+                }
+                co_await http::throw_if_cancelled();
             }
             co_return result;
         }(),

@@ -7,27 +7,28 @@
 
 namespace floe::artifact {
 
-Task<TagSync> sync_tag(ReadOnlyTarget& source, Target& mirror, const std::string& tag,
-                       transfer::Engine& engine) {
-    TagSync sync;
-    sync.manifest = co_await source.resolve(tag);
-    std::optional<Descriptor> there;
+Task<TagState> compare_tag(Resolver& source, Resolver& mirror, const std::string& tag) {
+    TagState state;
+    state.source = co_await source.resolve(tag);
     try {
-        there = co_await mirror.resolve(tag);
+        state.mirror = co_await mirror.resolve(tag);
     } catch (const Error& e) {
         if (e.errc() != Errc::not_found)
             throw;
     }
-    if (there && there->digest == sync.manifest.digest)
-        co_return sync; // identical: not one blob is looked at
-    if (there) {
+    co_return state;
+}
+
+Task<transfer::CopyStats> sync_tag(ReadOnlyTarget& source, Target& mirror, const std::string& tag,
+                                   const TagState& state, transfer::Engine& engine) {
+    if (state.identical())
+        co_return transfer::CopyStats{}; // not one blob is looked at
+    if (state.mirror) {
         // A release tag that names other content on the mirror stays as it is (conflict).
         auto release = co_await existing_release(mirror, tag);
-        co_await release_already_pushed(mirror, tag, release, sync.manifest, nullptr);
+        co_await release_already_pushed(mirror, tag, release, state.source, nullptr);
     }
-    sync.stats = co_await engine.copy(source, mirror, sync.manifest, tag);
-    sync.copied = true;
-    co_return sync;
+    co_return co_await engine.copy(source, mirror, state.source, tag);
 }
 
 bool matches_glob(std::string_view glob, std::string_view name) {

@@ -7,20 +7,26 @@
 #include "floe/target/target.hpp"
 #include "floe/transfer/copy.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace floe::artifact {
 
-struct TagSync {
-    Descriptor manifest;
-    bool copied = false; // false: the mirror already named it
-    transfer::CopyStats stats;
+// Where a tag stands on both sides.
+struct TagState {
+    Descriptor source;
+    std::optional<Descriptor> mirror; // nullopt: the mirror has no such tag
+    bool identical() const { return mirror && mirror->digest == source.digest; }
 };
 
-// Makes `tag` in `mirror` name what it names in `source`.
-Task<TagSync> sync_tag(ReadOnlyTarget& source, Target& mirror, const std::string& tag,
-                       transfer::Engine& engine);
+// Two manifest lookups, nothing else: cheap enough to run for every tag at once.
+Task<TagState> compare_tag(Resolver& source, Resolver& mirror, const std::string& tag);
+
+// Makes `tag` in `mirror` name what `state.source` is (nothing when it already does). Returns
+// the copy's figures.
+Task<transfer::CopyStats> sync_tag(ReadOnlyTarget& source, Target& mirror, const std::string& tag,
+                                   const TagState& state, transfer::Engine& engine);
 
 // Shell-style glob over a tag or repository name ('*', '?', '[...]'); "" matches everything.
 bool matches_glob(std::string_view glob, std::string_view name);
