@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libssl-dev libsimdjson-dev libfmt-dev doctest-dev libzstd-dev
   libcli11-dev libarchive-dev libyaml-cpp-dev
   # tests: a real registry, a peer client, TLS tooling, the test runner
-  docker-registry skopeo openssl apache2-utils curl python3 python3-pytest
+  docker-registry skopeo openssl apache2-utils curl python3 python3-pytest python3-pytest-xdist
   # fuzzing: Debian's clang with its libFuzzer runtime
   clang-14 libclang-rt-14-dev llvm-14
 )

@@ -49,7 +49,9 @@ install_passed=1
 integration() {
   local floe_bin=$1 report=$2
   shift 2
-  FLOE_BIN="$floe_bin" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+  # Two workers, a file each at a time (a file's registries and fixtures stay together): most
+  # of the suite waits on sockets, retries and timeouts, so this halves its time on 2 cores.
+  FLOE_BIN="$floe_bin" /usr/bin/python3 -m pytest -q -p no:cacheprovider -n 2 --dist loadfile \
       --junitxml="$report" "$@" test/integration >&2 || true
   /usr/bin/python3 - "$report" <<'PY'
 import sys, xml.etree.ElementTree as ET
