@@ -6,6 +6,8 @@ environment's registry (--env, FLOE_ENVIRONMENT), credentials come from a creden
 is one line naming file, line and key.
 """
 import json
+
+import pytest
 import urllib.request
 
 from fake_k8s import FakeK8s, docker_config, pull_secret
@@ -253,3 +255,36 @@ def test_auth_type_anonymous_asks_no_credential_source(run_floe, registry_basic,
     got = out_json(ok(run_floe("--config", manifest, "auth", "which", reg.host, "--json",
                                env=env_creds)))
     assert got["kind"] == "basic", got
+
+
+# Each kind of mistake the contract names, as the CLI reports it: one line, FILE:LINE, the key.
+BAD_MANIFESTS = {
+    "unknown key": ("    tls_verfy: false\n", 4, "artifacts.registry.tls_verfy", "tls_verify"),
+    "wrong type": ("    concurrency: many\n", 4, "artifacts.registry.concurrency", "whole number"),
+    "out of range": ("    resilience:\n      retry: {max_attempts: 11}\n", 5,
+                     "max_attempts", "10"),
+    "float where a bool goes": ("    resilience:\n      retry: {jitter: 0.5}\n", 5, "jitter",
+                                "true or false"),
+    "credentials_ref on anonymous": (
+        "    auth:\n      type: anonymous\n      credentials_ref: {source: env, name: x}\n", 6,
+        "credentials_ref", "anonymous"),
+    "basic without credentials_ref": ("    auth: {type: basic}\n", 4, "credentials_ref",
+                                      "basic"),
+    "unknown auth type": ("    auth: {type: kerberos}\n", 4, "auth.type", "aws-irsa"),
+    "unknown secret source": (
+        "    auth:\n      type: token\n      credentials_ref: {source: vault, name: x}\n", 6,
+        "source", "kubernetes"),
+    "breaker threshold zero": (
+        "    resilience:\n      circuit_breaker: {enabled: true, failure_threshold: 0}\n", 5,
+        "failure_threshold", "1"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_MANIFESTS))
+def test_each_validation_error_names_file_line_and_key(run_floe, tmp_path, case):
+    extra, line, key, hint = BAD_MANIFESTS[case]
+    manifest = tmp_path / "platform" / "manifest.yaml"
+    manifest.parent.mkdir()
+    manifest.write_text("artifacts:\n  registry:\n    uri: oci://r.example.com/floe\n" + extra)
+    proc = run_floe("--config", manifest, "config", "show", env=NO_ENV)
+    assert_error(proc, EXIT_USAGE, f"{manifest}:{line}:", key, hint)
