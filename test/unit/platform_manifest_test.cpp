@@ -300,6 +300,9 @@ TEST_CASE("platform manifest: client_cert and client_key come together") {
 TEST_CASE("platform manifest: duplicate keys, environment names, mirrors") {
     check_error(registry_with("    concurrency: 2\n    concurrency: 3\n"), 5,
                 "artifacts.registry.concurrency", "given twice (first on line 4)");
+    // A second artifacts section: yaml-cpp keeps both, PyYAML would read the last one.
+    check_error(head + "name: platform\nartifacts:\n  registry:\n    uri: oci://o.example.com/f\n",
+                5, "artifacts", "given twice (first on line 1)");
     check_error(head + "  environments:\n    \"pr od\": {}\n", 5, "artifacts.environments",
                 "an environment name is");
     check_error(head + "  environments: [dev]\n", 4, "artifacts.environments",

@@ -796,12 +796,21 @@ std::optional<PlatformManifest> read_manifest(std::string_view text, std::string
     // The platform's own top-level keys are not floe's: only `artifacts` is read.
     YAML::Node artifacts_node;
     YAML::Mark artifacts_mark = YAML::Mark::null_mark();
-    for (auto it = root.begin(); it != root.end(); ++it)
-        if (it->first.IsScalar() && it->first.Scalar() == "artifacts") {
-            artifacts_node = it->second;
-            artifacts_mark = it->first.Mark();
-            break;
+    // yaml-cpp keeps a key given twice, and other readers (PyYAML) take the last one: a second
+    // `artifacts` is an error, not a section silently ignored.
+    for (auto it = root.begin(); it != root.end(); ++it) {
+        if (!it->first.IsScalar() || it->first.Scalar() != "artifacts")
+            continue;
+        if (!artifacts_mark.is_null()) {
+            auto mark = it->first.Mark();
+            problems.add({mark.line, mark.column, "artifacts"},
+                         "given twice (first on line " + std::to_string(artifacts_mark.line + 1) +
+                             "); keep one");
+            continue;
         }
+        artifacts_node = it->second;
+        artifacts_mark = it->first.Mark();
+    }
     At artifacts{artifacts_node, "artifacts", artifacts_mark};
     auto sections = members(artifacts, {"registry", "environments"}, problems);
     auto reg = sections.find("registry");

@@ -27,6 +27,7 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 namespace floe::http {
 
@@ -238,6 +239,18 @@ Task<std::vector<tcp::endpoint>> resolve(const std::string& host, const std::str
 
 // ---- Connector --------------------------------------------------------------------------------
 
+// A CA file, client certificate or key is a regular file: OpenSSL blocks for ever opening a FIFO
+// that has no writer (a ca_file in a platform manifest pointing at one hangs floe, and with it a
+// cron job), and reads a device without end. stat() does not open, so it cannot block. A path
+// that does not exist is left to OpenSSL, which says so.
+void require_regular_file(const std::string& path, std::string_view what) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        fail(Errc::invalid_argument, std::string(what) + " " + printable(path) +
+                                         " is not a regular file (a directory, FIFO or "
+                                         "device); give the path of a PEM file");
+}
+
 struct Connector::Impl {
     asio::any_io_executor ex;
     std::chrono::milliseconds connect_timeout;
@@ -251,6 +264,7 @@ Connector::Connector(asio::any_io_executor ex, const ClientOptions& opt)
     auto& ssl = impl_->ssl;
     ssl.set_default_verify_paths();
     if (!opt.ca_file.empty()) {
+        require_regular_file(opt.ca_file, "CA file");
         boost::system::error_code ec;
         ssl.load_verify_file(opt.ca_file, ec);
         if (ec)
@@ -261,6 +275,8 @@ Connector::Connector(asio::any_io_executor ex, const ClientOptions& opt)
     if (!opt.client_cert.empty()) {
         // Mutual TLS: the registry checks who we are. The key must match the certificate, which
         // OpenSSL checks here, before any connection.
+        require_regular_file(opt.client_cert, "client certificate");
+        require_regular_file(opt.client_key, "client key");
         boost::system::error_code ec;
         ssl.use_certificate_chain_file(opt.client_cert, ec);
         if (ec)

@@ -6,6 +6,8 @@
 
 #include <simdjson.h>
 
+#include <set>
+
 namespace floe::registry {
 
 namespace {
@@ -14,6 +16,9 @@ constexpr std::size_t page_size = 1000;
 constexpr std::size_t max_page_bytes = 8 * 1024 * 1024;
 // A catalog that never ends (a registry linking a page to itself) must not run forever.
 constexpr int max_pages = 10'000;
+// Nor fill memory: 8 MiB pages of names, each linking to a new page, would otherwise be kept
+// until max_pages (80 GB).
+constexpr std::size_t max_repositories = 1'000'000;
 
 bool is_under(std::string_view name, std::string_view under) {
     return under.empty() || name == under ||
@@ -26,6 +31,7 @@ Task<std::vector<std::string>> list_repositories(Registry& registry, std::string
     std::vector<std::string> out;
     // The distribution spec's `last` lets a registry skip what sorts before the namespace.
     std::string target = "/v2/_catalog?n=" + std::to_string(page_size);
+    std::set<std::string> seen{target}; // a page linking back to one already read: a circle
     for (int page = 0; !target.empty(); ++page) {
         if (page >= max_pages)
             fail(Errc::protocol, "the catalog of " + registry.host() + " spans more than " +
@@ -62,6 +68,10 @@ Task<std::vector<std::string>> list_repositories(Registry& registry, std::string
                 is_under(name, under))
                 out.emplace_back(name);
         }
+        if (out.size() > max_repositories)
+            fail(Errc::protocol, "the catalog of " + registry.host() + " names more than " +
+                                     std::to_string(max_repositories) +
+                                     " repositories; name them with --repository");
         target.clear();
         if (auto next = link ? next_link(*link) : std::nullopt) {
             // The next page stays on this registry: a link elsewhere is refused.
@@ -70,6 +80,10 @@ Task<std::vector<std::string>> list_repositories(Registry& registry, std::string
                 fail(Errc::protocol,
                      "the catalog of " + registry.host() + " links to another host");
             target = next_url.target;
+            if (!seen.insert(target).second)
+                fail(Errc::protocol, "the catalog of " + registry.host() +
+                                         " links back to a page already read (it does not "
+                                         "advance)");
         }
     }
     std::sort(out.begin(), out.end());

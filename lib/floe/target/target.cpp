@@ -68,6 +68,10 @@ Task<std::vector<std::string>> all_tags(TagLister& lister, std::size_t page_size
     do {
         auto page = co_await lister.list_tags(cursor, page_size);
         out.insert(out.end(), page.tags.begin(), page.tags.end());
+        // 4 MiB pages of tags, each linking to a new one, must not fill memory.
+        if (out.size() > 1'000'000)
+            fail(Errc::protocol,
+                 "the tag listing of " + lister.describe() + " holds more than 1000000 tags");
         if (page.next && !seen.insert(*page.next).second)
             fail(Errc::protocol, "the tag listing of " + lister.describe() + " does not advance");
         if (seen.size() > 100'000)
