@@ -243,7 +243,7 @@ Task<std::vector<tcp::endpoint>> resolve(const std::string& host, const std::str
 // that has no writer (a ca_file in a platform manifest pointing at one hangs floe, and with it a
 // cron job), and reads a device without end. stat() does not open, so it cannot block. A path
 // that does not exist is left to OpenSSL, which says so.
-void require_regular_file(const std::string& path, std::string_view what) {
+static void require_regular_file(const std::string& path, std::string_view what) {
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
         fail(Errc::invalid_argument, std::string(what) + " " + printable(path) +
