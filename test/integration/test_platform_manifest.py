@@ -109,6 +109,9 @@ def test_a_bad_manifest_is_one_line_naming_file_line_and_key(run_floe, tmp_path)
                         "    auth:\n      type: basic\n")
     proc = run_floe("--config", manifest, "config", "show", env=NO_ENV)
     assert_error(proc, EXIT_USAGE, f"{manifest}:", "credentials_ref")
+    # A directory named as the manifest says so.
+    assert_error(run_floe("--config", tmp_path, "config", "show", env=NO_ENV), EXIT_USAGE,
+                 "is a directory")
     # --env without any manifest.
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -870,6 +870,10 @@ std::optional<PlatformManifest> parse_manifest(std::string_view text, std::strin
 }
 
 std::string read_file(const std::string& path, std::string_view what) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        fail(Errc::invalid_argument, std::string(what) + " " + printable(path) +
+                                         " is a directory; name the manifest.yaml in it");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         fail(Errc::invalid_argument, std::string(what) + " " + printable(path) +
