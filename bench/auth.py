@@ -24,19 +24,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "test" / "integration"))
 from fake_aws import FakeAws  # noqa: E402
 from registry import start_registry  # noqa: E402
-
-
-def hyperfine(cmd, env, runs, prepare=None):
-    out = tempfile.mktemp(suffix=".json")
-    args = ["hyperfine", "-N", "--warmup", "3", "--runs", str(runs), "--export-json", out]
-    if prepare:
-        args += ["--prepare", prepare]
-    p = subprocess.run(args + [cmd], env=env, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"failed: {cmd}\n{p.stderr[-2000:]}")
-    r = json.load(open(out))["results"][0]
-    os.unlink(out)
-    return r["median"] * 1000
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_lib import hyperfine  # noqa: E402
 
 
 def main():

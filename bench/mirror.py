@@ -31,21 +31,14 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "test" / "integration"))
 from registry import start_registry  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_lib import hyperfine as timed  # noqa: E402
 
 MiB = 1 << 20
 
 
 def hyperfine(cmd, env, runs, prepare=None):
-    out = tempfile.mktemp(suffix=".json")
-    args = ["hyperfine", "-N", "--warmup", "1", "--runs", str(runs), "--export-json", out]
-    if prepare:
-        args += ["--prepare", prepare]
-    p = subprocess.run(args + [cmd], env=env, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"failed: {cmd}\n{p.stderr[-2000:]}")
-    r = json.load(open(out))["results"][0]
-    os.unlink(out)
-    return r["median"] * 1000
+    return timed(cmd, env, runs, prepare, warmup=1)  # 64 MiB pulls: one warm-up is enough
 
 
 def once(cmd, env):
