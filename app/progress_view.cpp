@@ -195,7 +195,8 @@ void ProgressView::print_json(const ProgressEvent& e) {
     } else {
         if (!e.blob.digest.empty()) // unknown until a streamed upload ends
             w.key("digest").value(e.blob.digest.str());
-        w.key("size").value(e.blob.size);
+        if (e.kind != K::circuit && e.kind != K::failover) // about a registry, not a blob
+            w.key("size").value(e.blob.size);
         if (auto t = e.blob.title(); !t.empty())
             w.key("title").value(t);
         if (e.kind == K::bytes || e.kind == K::resumed || e.kind == K::done)

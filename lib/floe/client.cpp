@@ -99,11 +99,18 @@ struct Client::Impl {
         if (!b)
             b = std::make_shared<http::CircuitBreaker>(
                 host, settings,
-                [notify = options.on_circuit_change](std::string_view h,
-                                                     http::CircuitBreaker::State from,
-                                                     http::CircuitBreaker::State to) {
+                [notify = options.on_circuit_change,
+                 progress = options.progress](std::string_view h, http::CircuitBreaker::State from,
+                                              http::CircuitBreaker::State to) {
                     if (notify)
                         notify(h, http::to_string(from), http::to_string(to));
+                    if (progress) {
+                        ProgressEvent e;
+                        e.kind = ProgressEvent::Kind::circuit;
+                        e.detail = std::string(h) + ": " + std::string(http::to_string(from)) +
+                                   " -> " + std::string(http::to_string(to));
+                        progress(e);
+                    }
                 });
         return b;
     }
@@ -189,7 +196,18 @@ struct Client::Impl {
         }
         if (sources.empty())
             return primary;
-        return std::make_unique<FailoverTarget>(std::move(sources), options.on_failover);
+        auto notice = [notify = options.on_failover,
+                       progress = options.progress](const std::string& line) {
+            if (notify)
+                notify(line);
+            if (progress) {
+                ProgressEvent e;
+                e.kind = ProgressEvent::Kind::failover;
+                e.detail = line;
+                progress(e);
+            }
+        };
+        return std::make_unique<FailoverTarget>(std::move(sources), notice);
     }
 
     // One registry's health check, on a Registry of its own: no retries (a ping reports what

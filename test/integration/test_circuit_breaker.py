@@ -9,6 +9,7 @@ one process can show is the retry layer's next attempt arriving after the recove
 with retry delays longer than recovery_timeout_ms, that attempt is the half-open trial. (The
 whole sequence on one fake clock, refusal included, is in test/unit/circuit_breaker_test.cpp.)
 """
+import json
 import re
 
 import pytest
@@ -83,9 +84,13 @@ def test_after_the_recovery_timeout_a_successful_trial_closes_it(
                               "{max_attempts: 6, initial_delay_ms: 1000, backoff_multiplier: 1.0, "
                               "jitter: false}",
                               "{failure_threshold: 2, recovery_timeout_ms: 300}")
-    proc = ok(run_floe("-v", "--plain-http", "--config", manifest, "artifact", "inspect",
-                       f"{name}:1", env=NO_ENV))
+    proc = ok(run_floe("-v", "--progress", "json", "--plain-http", "--config", manifest,
+                       "artifact", "inspect", f"{name}:1", env=NO_ENV))
     assert circuit_lines(proc.stderr) == expected, proc.stderr
+    # The same changes as progress events, for programs reading --progress json.
+    events = [json.loads(l) for l in proc.stderr.splitlines() if l.startswith("{")]
+    assert [e["detail"] for e in events if e["event"] == "circuit"] == [
+        f"{proxy.host}: {change}" for change in expected], events
     assert len(proxy.events) == failures and proxy.armed() == 0
     # The trial that closed it was a real request the registry answered.
     lines = proc.stderr.splitlines()

@@ -185,16 +185,20 @@ def test_pulls_fail_over_to_the_mirrors_in_order(run_floe, registry_factory, tmp
         ok(run_floe("artifact", "copy", f"{primary.host}/floe/orders:1.2.3",
                     f"{reg.host}/{ns}/orders:1.2.3", env=NO_ENV))
 
-    def pull(ref, name):
-        return run_floe("--config", manifest, "artifact", "pull", ref, "-o", tmp_path / name,
-                        "--json", env=NO_ENV)
+    def pull(ref, name, *flags):
+        return run_floe("--config", manifest, *flags, "artifact", "pull", ref, "-o",
+                        tmp_path / name, "--json", env=NO_ENV)
 
     normal = out_json(ok(pull("orders:1.2.3", "o0")))
     assert normal["fromMirror"] is False and primary.host in normal["servedBy"]
 
     primary.stop()
     for ref, name in (("orders:1.2.3", "o1"), (f"orders@{digest}", "o2")):
-        proc = ok(pull(ref, name))
+        proc = ok(pull(ref, name, "--progress", "json"))
+        # A progress event says it too, for programs reading --progress json.
+        events = [json.loads(l) for l in proc.stderr.splitlines() if l.startswith("{")]
+        [failover] = [e for e in events if e["event"] == "failover"]
+        assert primary.host in failover["detail"] and first.host in failover["detail"], failover
         result = out_json(proc)
         assert result["fromMirror"] is True and first.host in result["servedBy"], result
         assert f"pulled from mirror {first.host}/dr/orders" in proc.stderr

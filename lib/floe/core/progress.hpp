@@ -25,6 +25,9 @@ struct ProgressEvent {
         failed, // `detail` says why
         // per operation: totals and rate, sent after each change
         operation,
+        // per registry (no blob; `detail` says which and what)
+        circuit,  // a circuit breaker changed state: "HOST: closed -> open"
+        failover, // a registry was given up for its mirror (the same line as on stderr)
     };
     Kind kind = Kind::operation;
     Descriptor blob;         // per-blob events

@@ -33,6 +33,10 @@ std::string_view to_string(ProgressEvent::Kind kind) {
         return "done";
     case K::failed:
         return "failed";
+    case K::circuit:
+        return "circuit";
+    case K::failover:
+        return "failover";
     case K::operation:
         return "operation";
     }
