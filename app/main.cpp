@@ -154,6 +154,79 @@ int run_ping(Client& client, const Platform& platform, std::vector<std::string> 
     return exit_code_for(worst_status(results));
 }
 
+// The options every command takes, before or after its name (`floe --limit-rate 50M artifact
+// pull ...` and `floe artifact pull ... --limit-rate 50M` are the same): registered on the app
+// and again on each command, so each command's --help lists them.
+void add_global_options(CLI::App& cmd, GlobalFlags& g) {
+    cmd.add_flag("-v,--verbose", g.verbose,
+                 "Log each HTTP request to stderr (credentials redacted)");
+    cmd.add_option("--ca-file", g.ca_file, "Trust the CA certificates in this PEM file too")
+        ->envname("FLOE_CA_FILE")
+        ->check(CLI::ExistingFile);
+    cmd.add_flag("--insecure", g.insecure,
+                 "Skip TLS certificate verification (never in production)");
+    cmd.add_flag("--plain-http", g.plain_http,
+                 "Use http:// for registries (loopback hosts fall back to it by themselves)");
+    cmd.add_option("--concurrency", g.concurrency, "Blobs in flight")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    cmd.add_option("--timeout", g.timeout_seconds, "Seconds to wait for a connection or any byte")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
+    cmd.add_option("--limit-rate", g.limit_rate,
+                   "Cap all transfers together at this many bytes per second (800K, 50M, 1G)");
+    cmd.add_option("--speed-limit", g.speed_limit,
+                   "Give up on a transfer slower than this many bytes per second over "
+                   "--speed-time (a trickling server)")
+        ->capture_default_str();
+    cmd.add_option("--speed-time", g.speed_time, "Seconds over which --speed-limit is measured")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
+    cmd.add_option("--progress", g.progress,
+                   "auto (bars on a terminal, lines otherwise), tty, plain, json (JSON lines on "
+                   "stderr) or none")
+        ->capture_default_str();
+    cmd.add_option("--chunk-size", g.chunk_size,
+                   "Upload in chunks of this size (4M, 64M), for registries behind proxies that "
+                   "refuse large bodies");
+    cmd.add_option("--mount-from", g.mount_from,
+                   "Link blobs from this repository of the same registry instead of uploading "
+                   "them (repeatable)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    cmd.add_option("--range-parts", g.range_parts,
+                   "Fetch each blob of 64 MiB or more as this many concurrent ranges (long, "
+                   "window-limited links)")
+        ->check(CLI::Range(1, 16))
+        ->capture_default_str();
+    cmd.add_option("--config", g.config_file,
+                   "The platform manifest (its artifacts section: registries per environment); "
+                   "default FLOE_MANIFEST, else ./manifest.yaml when it has one");
+    cmd.add_option("--env", g.env_name,
+                   "The manifest's environment to use (default FLOE_ENVIRONMENT, else "
+                   "artifacts.registry); references without a host go to its registry");
+    cmd.add_option("--pull-secret", g.pull_secret,
+                   "Credentials from a Kubernetes pull secret: a Secret manifest or "
+                   ".dockerconfigjson file, or k8s:NAMESPACE/NAME read with the pod's service "
+                   "account")
+        ->envname("FLOE_PULL_SECRET");
+    cmd.add_flag("--fsync", g.fsync,
+                 "Flush each file to disk before it gets its final name (survives power loss)");
+    for (auto* option : cmd.get_options())
+        if (option->get_group() == "Options" && option->get_name() != "--help")
+            option->group("Global options (before or after the command)");
+}
+
+// Whether an option was given on the command line, wherever it stood.
+bool given(const CLI::App& app, const std::string& name) {
+    if (auto* option = app.get_option_no_throw(name); option && option->count() > 0)
+        return true;
+    for (auto* sub : app.get_subcommands())
+        if (given(*sub, name))
+            return true;
+    return false;
+}
+
 const char* reference_help =
     "REF is [oci://]host[:port]/repository[:tag][@digest] for a registry (docker.io names like "
     "'team/product:1.0' work too), or ocidir://PATH[:tag][@digest] for a local OCI image layout.";
@@ -175,60 +248,7 @@ int main(int argc, char** argv) {
         "10 TLS certificate (registry ping), 11 registry unhealthy (registry ping), "
         "130 interrupted (run again to continue).");
     GlobalFlags g;
-    app.add_flag("-v,--verbose", g.verbose,
-                 "Log each HTTP request to stderr (credentials redacted)");
-    app.add_option("--ca-file", g.ca_file, "Trust the CA certificates in this PEM file too")
-        ->envname("FLOE_CA_FILE")
-        ->check(CLI::ExistingFile);
-    app.add_flag("--insecure", g.insecure,
-                 "Skip TLS certificate verification (never in production)");
-    app.add_flag("--plain-http", g.plain_http,
-                 "Use http:// for registries (loopback hosts fall back to it by themselves)");
-    app.add_option("--concurrency", g.concurrency, "Blobs in flight")
-        ->check(CLI::Range(1, 64))
-        ->capture_default_str();
-    app.add_option("--timeout", g.timeout_seconds, "Seconds to wait for a connection or any byte")
-        ->check(CLI::Range(1, 3600))
-        ->capture_default_str();
-    app.add_option("--limit-rate", g.limit_rate,
-                   "Cap all transfers together at this many bytes per second (800K, 50M, 1G)");
-    app.add_option("--speed-limit", g.speed_limit,
-                   "Give up on a transfer slower than this many bytes per second over "
-                   "--speed-time (a trickling server)")
-        ->capture_default_str();
-    app.add_option("--speed-time", g.speed_time, "Seconds over which --speed-limit is measured")
-        ->check(CLI::Range(1, 3600))
-        ->capture_default_str();
-    app.add_option("--progress", g.progress,
-                   "auto (bars on a terminal, lines otherwise), tty, plain, json (JSON lines on "
-                   "stderr) or none")
-        ->capture_default_str();
-    app.add_option("--chunk-size", g.chunk_size,
-                   "Upload in chunks of this size (4M, 64M), for registries behind proxies that "
-                   "refuse large bodies");
-    app.add_option("--mount-from", g.mount_from,
-                   "Link blobs from this repository of the same registry instead of uploading "
-                   "them (repeatable)")
-        ->expected(1)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    app.add_option("--range-parts", g.range_parts,
-                   "Fetch each blob of 64 MiB or more as this many concurrent ranges (long, "
-                   "window-limited links)")
-        ->check(CLI::Range(1, 16))
-        ->capture_default_str();
-    app.add_option("--config", g.config_file,
-                   "The platform manifest (its artifacts section: registries per environment); "
-                   "default FLOE_MANIFEST, else ./manifest.yaml when it has one");
-    app.add_option("--env", g.env_name,
-                   "The manifest's environment to use (default FLOE_ENVIRONMENT, else "
-                   "artifacts.registry); references without a host go to its registry");
-    app.add_option("--pull-secret", g.pull_secret,
-                   "Credentials from a Kubernetes pull secret: a Secret manifest or "
-                   ".dockerconfigjson file, or k8s:NAMESPACE/NAME read with the pod's service "
-                   "account")
-        ->envname("FLOE_PULL_SECRET");
-    app.add_flag("--fsync", g.fsync,
-                 "Flush each file to disk before it gets its final name (survives power loss)");
+    add_global_options(app, g);
 
     auto* artifact = app.add_subcommand("artifact", "Push, pull, inspect and copy artifacts");
     artifact->require_subcommand(1);
@@ -391,12 +411,10 @@ int main(int argc, char** argv) {
     // registry ping
     auto* registry_cmd = app.add_subcommand("registry", "Check registries");
     registry_cmd->require_subcommand(1);
-    registry_cmd->fallthrough(); // `floe registry ping --env prod`: --env is the app's
     std::vector<std::string> ping_registries;
     bool ping_json_out = false;
     auto* ping_cmd = registry_cmd->add_subcommand(
         "ping", "Check that registries answer, are trusted, accept the credentials, and how fast");
-    ping_cmd->fallthrough();
     ping_cmd->add_option("REGISTRY", ping_registries,
                          "host[:port][/repository]; a repository is asked about the referrers "
                          "API (default: the environment's registry and each mirror)");
@@ -411,6 +429,16 @@ int main(int argc, char** argv) {
         "refused), 11 unhealthy (5xx, or not a registry), 2 usage.\nExamples:\n"
         "  floe registry ping registry.example.com ghcr.io/acme/app\n"
         "  floe registry ping --env prod --json");
+
+    std::function<void(CLI::App&)> register_on_leaves = [&](CLI::App& cmd) {
+        auto subs = cmd.get_subcommands({});
+        if (subs.empty())
+            add_global_options(cmd, g);
+        for (auto* sub : subs)
+            register_on_leaves(*sub);
+    };
+    for (auto* sub : app.get_subcommands({}))
+        register_on_leaves(*sub);
 
     try {
         app.parse(argc, argv);
@@ -431,19 +459,19 @@ int main(int argc, char** argv) {
         // The file's per-host values, with each flag given on the command line laid on top.
         apply_platform(platform, options, [&](RegistrySettings& s) {
             auto& d = options.registries.defaults;
-            if (app.count("--ca-file") || std::getenv("FLOE_CA_FILE"))
+            if (given(app, "--ca-file") || std::getenv("FLOE_CA_FILE"))
                 s.ca_file = d.ca_file;
             if (g.insecure)
                 s.insecure_skip_tls_verify = true;
             if (g.plain_http)
                 s.plain_http = true;
-            if (app.count("--concurrency"))
+            if (given(app, "--concurrency"))
                 s.concurrency = d.concurrency;
-            if (app.count("--chunk-size"))
+            if (given(app, "--chunk-size"))
                 s.chunk_size = d.chunk_size;
-            if (app.count("--mount-from"))
+            if (given(app, "--mount-from"))
                 s.mount_from = d.mount_from;
-            if (app.count("--limit-rate"))
+            if (given(app, "--limit-rate"))
                 s.limit_rate = 0; // the command line's budget, shared by every registry
         });
         for (auto* ref : {&push_ref, &pull_ref, &inspect_ref, &copy_from, &copy_to})
