@@ -267,6 +267,11 @@ int main(int argc, char** argv) {
     push->add_option("-a,--annotation", push_annotations,
                      "Manifest annotation key=value (repeatable)");
     push->add_option("--artifact-type", push_type, "Artifact type (default: detected)");
+    std::vector<std::string> push_tags;
+    push->add_option("-t,--tag", push_tags,
+                     "Another tag for the same push, besides the one in REF (repeatable)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     std::string push_products;
     push->add_option("--products", push_products,
                      "Push every data product under this directory (each with "
@@ -599,16 +604,22 @@ int main(int argc, char** argv) {
             o.annotations = parse_annotations(push_annotations);
             o.artifact_type = push_type;
             o.compression = push_zstd ? LayerCompression::zstd : LayerCompression::gzip;
+            o.tags = push_tags;
             auto r = client.push(ref, o);
             progress.finish();
             if (push_json_out)
                 fmt::print("{}", push_json(ref, r));
             else
                 fmt::print("{}\n", r.manifest.digest.str());
-            fmt::print(stderr, "floe: pushed {}:{} ({} blobs, {} sent, {} already there)\n",
-                       ref.is_layout() ? "ocidir://" + ref.path
-                                       : ref.registry + "/" + ref.repository,
-                       r.tag, r.blobs_pushed, human_size(r.bytes_pushed), r.blobs_skipped);
+            auto where =
+                ref.is_layout() ? "ocidir://" + ref.path : ref.registry + "/" + ref.repository;
+            if (r.unchanged)
+                fmt::print(stderr, "floe: {}:{} already holds this content; nothing was sent\n",
+                           where, fmt::join(r.tags, ","));
+            else
+                fmt::print(stderr, "floe: pushed {}:{} ({} blobs, {} sent, {} already there)\n",
+                           where, fmt::join(r.tags, ","), r.blobs_pushed,
+                           human_size(r.bytes_pushed), r.blobs_skipped);
         } else if (*pull) {
             auto ref = Reference::parse(pull_ref);
             PullOptions o{pull_overwrite};

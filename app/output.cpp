@@ -152,6 +152,11 @@ std::string push_json(const Reference& ref, const PushResult& r) {
     w.begin_object();
     w.key("reference").value(ref.str());
     w.key("tag").value(r.tag);
+    w.key("tags").begin_array();
+    for (auto& t : r.tags)
+        w.value(t);
+    w.end_array();
+    w.key("unchanged").value(r.unchanged);
     w.key("digest").value(r.manifest.digest.str());
     w.key("mediaType").value(r.manifest.media_type);
     w.key("size").value(r.manifest.size);

@@ -324,8 +324,9 @@ artifact::PackOptions pack_options_for(const PushOptions& options, artifact::Dig
     return p;
 }
 
-PushResult push_result(const artifact::PushOutcome& o, const std::string& tag) {
-    return {o.manifest, tag, o.blobs_pushed, o.blobs_skipped, o.bytes_pushed};
+PushResult push_result(const artifact::PushOutcome& o, const std::vector<std::string>& tags) {
+    return {o.manifest,     tags.front(),    tags,          o.unchanged,
+            o.blobs_pushed, o.blobs_skipped, o.bytes_pushed};
 }
 
 } // namespace
@@ -335,6 +336,14 @@ PushResult Client::push(const Reference& ref, const PushOptions& options, Deadli
         fail(Errc::invalid_argument,
              "push takes a tag, not a digest: the digest is computed from the content");
     std::string tag = ref.tag.empty() ? "latest" : ref.tag;
+    std::vector<std::string> tags{tag};
+    for (auto& t : options.tags) {
+        if (!is_valid_tag(t))
+            fail(Errc::invalid_argument,
+                 "--tag '" + t + "' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})");
+        if (std::find(tags.begin(), tags.end(), t) == tags.end())
+            tags.push_back(t);
+    }
     artifact::DigestCache cache(options.digest_cache ? artifact::DigestCache::default_path()
                                                      : std::filesystem::path());
     auto packed = artifact::pack(options.paths, pack_options_for(options, cache));
@@ -342,8 +351,8 @@ PushResult Client::push(const Reference& ref, const PushOptions& options, Deadli
     return impl_->run(
         [&]() -> Task<PushResult> {
             Impl::Operation op(impl_->options, impl_->settings_for(ref));
-            auto outcome = co_await artifact::push_artifact(*packed, *dst, tag, op.engine);
-            co_return push_result(outcome, tag);
+            auto outcome = co_await artifact::push_artifact(*packed, *dst, tags, op.engine);
+            co_return push_result(outcome, tags);
         }(),
         deadline);
 }
@@ -379,9 +388,10 @@ std::vector<ProductPushResult> Client::push_products(const Reference& prefix,
             std::vector<ProductPushResult> results(jobs.size());
             co_await op.session.for_each_index(jobs.size(), [&](std::size_t i) -> Task<void> {
                 results[i].ref = jobs[i].ref;
-                auto outcome = co_await artifact::push_artifact(*jobs[i].packed, *jobs[i].dst,
-                                                                jobs[i].ref.tag, op.engine);
-                results[i].result = push_result(outcome, jobs[i].ref.tag);
+                std::vector<std::string> tags{jobs[i].ref.tag};
+                auto outcome = co_await artifact::push_artifact(*jobs[i].packed, *jobs[i].dst, tags,
+                                                                op.engine);
+                results[i].result = push_result(outcome, tags);
             });
             co_return results;
         }(),

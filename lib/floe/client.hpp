@@ -61,6 +61,8 @@ enum class LayerCompression { gzip, zstd };
 
 struct PushOptions {
     std::vector<std::filesystem::path> paths{"target/compiled_artifacts.json"};
+    // More tags for the same push, besides the reference's (each gets the same manifest).
+    std::vector<std::string> tags;
     Annotations annotations;   // added to the manifest
     std::string artifact_type; // default: detected (compiled artifacts) or floe's bundle type
     LayerCompression compression = LayerCompression::gzip; // for directories
@@ -71,7 +73,9 @@ struct PushOptions {
 
 struct PushResult {
     Descriptor manifest;
-    std::string tag;
+    std::string tag;               // the first tag
+    std::vector<std::string> tags; // every tag that names it now
+    bool unchanged = false; // a tag already named this content: nothing was uploaded or written
     std::uint64_t blobs_pushed = 0;
     std::uint64_t blobs_skipped = 0; // already in the destination
     std::uint64_t bytes_pushed = 0;
@@ -163,8 +167,11 @@ class Client {
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
 
-    // Packs files and directories into an artifact and pushes it, blobs first, manifest last.
-    // A release tag (semver) that already names different content is refused (Errc::conflict).
+    // Packs files and directories into an artifact and pushes it, blobs first, manifest last,
+    // under the reference's tag and options.tags. A release tag (semver) that already names
+    // different content is refused (Errc::conflict) before anything is sent. When a tag already
+    // names the same content (ignoring the creation time), nothing is uploaded and that
+    // manifest's digest is the result.
     PushResult push(const Reference& ref, const PushOptions& options = {}, Deadline deadline = {});
     // Pushes every data product under `root` (each directory with a
     // target/compiled_artifacts.json, or root itself) to <prefix>/<product_name>:

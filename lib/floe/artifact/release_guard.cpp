@@ -5,10 +5,7 @@
 #include "floe/core/media_types.hpp"
 
 namespace floe::artifact {
-namespace {
 
-// Same config, same layers (digest, type, title), same artifact type and same annotations
-// apart from the creation time.
 bool same_content(const Manifest& a, const Manifest& b) {
     auto without_created = [](Annotations an) {
         an.erase(std::string(annotation::created));
@@ -19,7 +16,15 @@ bool same_content(const Manifest& a, const Manifest& b) {
            without_created(a.annotations) == without_created(b.annotations);
 }
 
-} // namespace
+Task<std::optional<Descriptor>> existing_tag(Resolver& dst, const std::string& tag) {
+    try {
+        co_return co_await dst.resolve(tag);
+    } catch (const Error& e) {
+        if (e.errc() != Errc::not_found)
+            throw;
+    }
+    co_return std::nullopt;
+}
 
 Task<std::optional<Descriptor>> existing_release(Resolver& dst, const std::string& tag) {
     if (!is_immutable_tag(tag))

@@ -10,6 +10,13 @@
 
 namespace floe::artifact {
 
+// Same config, same layers (digest, type, title), same artifact type and same annotations
+// apart from the creation time: a push of the same files at another moment.
+bool same_content(const Manifest& a, const Manifest& b);
+
+// What `tag` names in `dst` now, release or not; nullopt when it names nothing.
+Task<std::optional<Descriptor>> existing_tag(Resolver& dst, const std::string& tag);
+
 // What a release tag already names in `dst`: nothing for environment tags or a tag not there
 // yet. One lookup serves both the one-pass upload decision and the release rule.
 Task<std::optional<Descriptor>> existing_release(Resolver& dst, const std::string& tag);

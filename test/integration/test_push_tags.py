@@ -1,0 +1,104 @@
+"""Push with several tags, and re-pushing unchanged content (issue 10): `push REF --tag T...`
+points every tag at one manifest; a push whose content a tag already names (ignoring the
+creation time) uploads nothing, writes no manifest and checks no blob, and prints the existing
+digest; a release tag naming other content fails the push before anything is sent.
+"""
+import time
+
+from floe_testlib import EXIT_CONFLICT, EXIT_USAGE, assert_error, ok, out_json, repo_for
+
+NO_ENV = {"FLOE_MANIFEST": None, "FLOE_ENVIRONMENT": None}
+
+
+def requests(proc):
+    """(method, path) of every request in a -v log."""
+    out = []
+    for line in proc.stderr.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[0] == "floe:" and parts[3] == "->" and "://" in parts[2]:
+            out.append((parts[1], parts[2].split("/", 3)[3]))
+    return out
+
+
+def digest_of_tag(run_floe, ref):
+    return out_json(ok(run_floe("artifact", "inspect", ref, "--json", env=NO_ENV)))["digest"]
+
+
+def test_one_push_several_tags(run_floe, registry_anon, request, tmp_path):
+    base = f"{registry_anon.host}/{repo_for(request)}"
+    data = tmp_path / "a.csv"
+    data.write_text("a\n1\n")
+    result = out_json(ok(run_floe("artifact", "push", f"{base}:1.0.0", data, "--tag", "prod",
+                                  "-t", "latest", "--json", env=NO_ENV)))
+    assert result["tags"] == ["1.0.0", "prod", "latest"] and result["unchanged"] is False
+    for tag in ("1.0.0", "prod", "latest"):
+        assert digest_of_tag(run_floe, f"{base}:{tag}") == result["digest"], tag
+
+
+def test_re_pushing_unchanged_content_to_a_mutable_tag_sends_nothing(run_floe, registry_anon,
+                                                                     request, tmp_path):
+    base = f"{registry_anon.host}/{repo_for(request)}"
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(20):
+        (src / f"part-{i}.csv").write_text(f"i\n{i}\n")
+    files = sorted(src.iterdir())
+    first = ok(run_floe("artifact", "push", f"{base}:dev", *files, env=NO_ENV)).stdout.strip()
+    time.sleep(1.1)  # another creation time: a real re-push, not the same second's manifest
+    again = ok(run_floe("-v", "artifact", "push", f"{base}:dev", *files, "--json", env=NO_ENV))
+    result = out_json(again)
+    assert result["digest"] == first and result["unchanged"] is True, result
+    assert "already holds this content; nothing was sent" in again.stderr
+    sent = requests(again)
+    assert [m for m, _ in sent if m not in ("GET", "HEAD")] == [], sent
+    assert not [p for _, p in sent if "/blobs/" in p], sent  # not one blob checked
+    assert len([p for _, p in sent if "/manifests/" in p]) <= 2, sent
+
+    # Changed content moves the tag.
+    (src / "part-3.csv").write_text("i\nchanged\n")
+    moved = ok(run_floe("artifact", "push", f"{base}:dev", *files, env=NO_ENV)).stdout.strip()
+    assert moved != first and digest_of_tag(run_floe, f"{base}:dev") == moved
+
+
+def test_a_new_tag_on_unchanged_content_reuses_the_manifest(run_floe, registry_anon, request,
+                                                            tmp_path):
+    base = f"{registry_anon.host}/{repo_for(request)}"
+    data = tmp_path / "a.csv"
+    data.write_text("a\n1\n")
+    first = ok(run_floe("artifact", "push", f"{base}:dev", data, env=NO_ENV)).stdout.strip()
+    time.sleep(1.1)
+    proc = ok(run_floe("-v", "artifact", "push", f"{base}:dev", data, "--tag", "staging",
+                       env=NO_ENV))
+    assert proc.stdout.strip() == first
+    sent = requests(proc)
+    assert not [p for _, p in sent if "/blobs/" in p], sent
+    assert [p for m, p in sent if m == "PUT"] == [p for _, p in sent
+                                                  if p.endswith("/manifests/staging")
+                                                  and _ == "PUT"], sent
+    assert digest_of_tag(run_floe, f"{base}:staging") == first
+
+
+def test_a_release_tag_with_other_content_fails_before_anything_is_sent(run_floe, registry_anon,
+                                                                        request, tmp_path):
+    base = f"{registry_anon.host}/{repo_for(request)}"
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    old.write_text("v\n1\n")
+    new.write_text("v\n2\n")
+    ok(run_floe("artifact", "push", f"{base}:2.0.0", old, env=NO_ENV))
+    proc = run_floe("-v", "artifact", "push", f"{base}:dev", new, "--tag", "2.0.0", env=NO_ENV)
+    assert proc.returncode == EXIT_CONFLICT, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "2.0.0" in last and "release" in last, last
+    assert [m for m, _ in requests(proc) if m not in ("GET", "HEAD")] == [], proc.stderr
+    # dev was not created either: the push stopped before its first byte.
+    assert run_floe("artifact", "inspect", f"{base}:dev", env=NO_ENV).returncode == 3
+
+
+def test_a_malformed_tag_is_refused_before_any_request(run_floe, registry_anon, request,
+                                                       tmp_path):
+    data = tmp_path / "a.csv"
+    data.write_text("a\n")
+    proc = run_floe("-v", "artifact", "push", f"{registry_anon.host}/{repo_for(request)}:dev",
+                    data, "--tag", "bad tag!", env=NO_ENV)
+    assert_error(proc, EXIT_USAGE, "--tag", "bad tag!")
+    assert requests(proc) == []
