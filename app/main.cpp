@@ -328,6 +328,43 @@ int main(int argc, char** argv) {
                  "  floe artifact copy registry.example.com/data/sales:1.4.0 ocidir://./mirror\n"
                  "  floe artifact copy ocidir://./store:dev localhost:5000/data/sales:dev");
 
+    // tags
+    struct TagsFlags {
+        std::string ref, glob, last;
+        std::size_t page_size = 0;
+        bool digests = false, json = false;
+    } tags_flags;
+    auto* tags_cmd = artifact->add_subcommand("tags", "List a repository's tags");
+    tags_cmd->add_option("REF", tags_flags.ref, "The repository (a tag in it is ignored)")
+        ->required();
+    tags_cmd->add_option("GLOB", tags_flags.glob, "Only the tags matching ('1.*', 'prod-*')");
+    tags_cmd->add_option("--last", tags_flags.last, "Only the tags after this one");
+    tags_cmd->add_option("--page-size", tags_flags.page_size, "Tags per request (default 1000)")
+        ->check(CLI::Range(1, 10000));
+    tags_cmd->add_flag("--digests", tags_flags.digests, "Show what each tag names");
+    tags_cmd->add_flag("--json", tags_flags.json, "Print as JSON");
+    tags_cmd->footer("\nExamples:\n"
+                     "  floe artifact tags registry.example.com/data/sales\n"
+                     "  floe artifact tags registry.example.com/data/sales '1.*' --digests --json");
+
+    // tag
+    struct TagFlags {
+        std::string ref;
+        std::vector<std::string> tags;
+        bool force = false, json = false;
+    } tag_flags;
+    auto* tag_cmd = artifact->add_subcommand(
+        "tag", "Point more tags at an artifact (no blob is sent; the digest stays)");
+    tag_cmd->add_option("REF", tag_flags.ref, "What to tag (by tag or digest)")->required();
+    tag_cmd->add_option("TAG", tag_flags.tags, "The tags to add")->required();
+    tag_cmd->add_flag("--force", tag_flags.force,
+                      "Move a release tag (1.2.3) that names other content (with a warning)");
+    tag_cmd->add_flag("--json", tag_flags.json, "Print the result as JSON");
+    tag_cmd->footer("\nExamples:\n"
+                    "  floe artifact tag registry.example.com/data/sales:1.4.0 prod stable\n"
+                    "  floe artifact tag registry.example.com/data/sales@sha256:<hex> 1.4.0\n"
+                    "Release tags are immutable: moving one needs --force.");
+
     // mirror
     struct MirrorFlags {
         std::string tags, from;
@@ -479,7 +516,8 @@ int main(int argc, char** argv) {
             if (given(app, "--limit-rate"))
                 s.limit_rate = 0; // the command line's budget, shared by every registry
         });
-        for (auto* ref : {&push_ref, &pull_ref, &inspect_ref, &copy_from, &copy_to})
+        for (auto* ref : {&push_ref, &pull_ref, &inspect_ref, &copy_from, &copy_to, &tags_flags.ref,
+                          &tag_flags.ref})
             if (!ref->empty())
                 *ref = qualified(platform, *ref);
         ProgressView progress(parse_progress_mode(g.progress, ::isatty(2)), stderr);
@@ -494,6 +532,27 @@ int main(int argc, char** argv) {
             fmt::print("{}", config_json_out
                                  ? config::to_json(*env, platform.manifest->path)
                                  : scrub_lines(config::to_text(*env, platform.manifest->path)));
+        } else if (*tags_cmd) {
+            auto repo = Reference::parse(tags_flags.ref);
+            repo.tag.clear();
+            TagListOptions o{tags_flags.glob, tags_flags.last, tags_flags.page_size,
+                             tags_flags.digests};
+            auto list = client.list_tags(repo, o);
+            fmt::print("{}", tags_flags.json ? tags_json(list) : scrub_lines(tags_text(list)));
+        } else if (*tag_cmd) {
+            auto ref = Reference::parse(tag_flags.ref);
+            auto r = client.tag(ref, tag_flags.tags, tag_flags.force);
+            for (auto& t : r.moved_releases)
+                fmt::print(stderr,
+                           "floe: warning: moved release tag {} to {} (--force); whoever pulled "
+                           "{} before got other content\n",
+                           t, r.manifest.digest.str(), t);
+            if (tag_flags.json)
+                fmt::print("{}", tag_json(r));
+            else
+                fmt::print("{}\n", r.manifest.digest.str());
+            fmt::print(stderr, "floe: tagged {} ({} written, {} already there)\n",
+                       fmt::join(tag_flags.tags, ","), r.tagged.size(), r.unchanged.size());
         } else if (*mirror) {
             auto* env = platform.effective();
             std::string from = mirror_flags.from;

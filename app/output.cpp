@@ -211,6 +211,47 @@ std::string copy_json(const Reference& from, const Reference& to, const CopyResu
     return w.take() + "\n";
 }
 
+std::string tags_text(const std::vector<TagInfo>& tags) {
+    std::string out;
+    for (auto& t : tags)
+        out += t.manifest ? fmt::format("{}  {}  {}\n", t.tag, t.manifest->digest.str(),
+                                        t.manifest->media_type)
+                          : t.tag + "\n";
+    return out;
+}
+
+std::string tags_json(const std::vector<TagInfo>& tags) {
+    json::Writer w;
+    w.begin_array();
+    for (auto& t : tags) {
+        w.begin_object();
+        w.key("tag").value(t.tag);
+        if (t.manifest) {
+            w.key("digest").value(t.manifest->digest.str());
+            w.key("mediaType").value(t.manifest->media_type);
+            w.key("size").value(t.manifest->size);
+        }
+        w.end_object();
+    }
+    w.end_array();
+    return w.take() + "\n";
+}
+
+std::string tag_json(const TagResult& r) {
+    json::Writer w;
+    w.begin_object();
+    w.key("digest").value(r.manifest.digest.str());
+    for (auto [key, list] : {std::pair{"tagged", &r.tagged}, std::pair{"unchanged", &r.unchanged},
+                             std::pair{"movedReleases", &r.moved_releases}}) {
+        w.key(key).begin_array();
+        for (auto& t : *list)
+            w.value(t);
+        w.end_array();
+    }
+    w.end_object();
+    return w.take() + "\n";
+}
+
 std::string mirror_text(const MirrorResult& r) {
     std::string out;
     for (auto& t : r.tags) {

@@ -21,6 +21,10 @@ std::string pull_text(const PullResult& r);
 std::string pull_json(const Reference& ref, const PullResult& r);
 std::string credential_text(const CredentialInfo& info);
 std::string credential_json(const CredentialInfo& info);
+// One tag per line (with --digests: tag, digest, media type); JSON: an array of objects.
+std::string tags_text(const std::vector<TagInfo>& tags);
+std::string tags_json(const std::vector<TagInfo>& tags);
+std::string tag_json(const TagResult& r);
 // One line per tag and mirror: copied, unchanged or failed (the reasons go to stderr).
 std::string mirror_text(const MirrorResult& r);
 std::string mirror_json(const MirrorResult& r);

@@ -9,6 +9,7 @@
 #include "floe/artifact/products.hpp"
 #include "floe/artifact/push.hpp"
 #include "floe/artifact/release_guard.hpp"
+#include "floe/artifact/tag_policy.hpp"
 #include "floe/auth/chain.hpp"
 #include "floe/auth/docker_config_keychain.hpp"
 #include "floe/core/media_types.hpp"
@@ -31,6 +32,7 @@
 
 #include <csignal>
 #include <map>
+#include <set>
 #include <tuple>
 #include <unistd.h>
 
@@ -453,6 +455,100 @@ CopyResult Client::copy(const Reference& from, const Reference& to, Deadline dea
             auto copied = co_await op.engine.copy(*src, *dst, root, tag);
             co_return CopyResult{root, copied.blobs_copied, copied.blobs_skipped,
                                  copied.bytes_copied};
+        }(),
+        deadline);
+}
+
+std::vector<TagInfo> Client::list_tags(const Reference& repository, const TagListOptions& options,
+                                       Deadline deadline) {
+    if (repository.digest)
+        fail(Errc::invalid_argument, "tags lists a repository: give it without a digest");
+    if (!options.last.empty() && !is_valid_tag(options.last))
+        fail(Errc::invalid_argument, "--last '" + options.last + "' is not a valid tag");
+    auto target = impl_->open(repository, false); // the registry's own tags, not a mirror's
+    auto* lister = dynamic_cast<TagLister*>(target.get());
+    std::size_t page_size = options.page_size ? options.page_size : 1000;
+    return impl_->run(
+        [&]() -> Task<std::vector<TagInfo>> {
+            std::vector<TagInfo> out;
+            // The first page starts after `last`: a registry's cursor is its own URL, a
+            // layout's is the last tag seen.
+            std::optional<std::string> cursor;
+            if (!options.last.empty())
+                cursor = repository.is_layout() ? options.last
+                                                : "/v2/" + repository.repository +
+                                                      "/tags/list?n=" + std::to_string(page_size) +
+                                                      "&last=" + options.last;
+            std::set<std::string> seen;
+            do {
+                auto page = co_await lister->list_tags(cursor, page_size);
+                // `last` again here: a registry that ignores it (distribution 2.8 does) still
+                // lists only what comes after.
+                for (auto& t : page.tags)
+                    if (is_valid_tag(t) && artifact::matches_glob(options.glob, t) &&
+                        (options.last.empty() || t > options.last))
+                        out.push_back({std::move(t), std::nullopt});
+                if (page.next && !seen.insert(*page.next).second)
+                    fail(Errc::protocol,
+                         "the tag listing of " + lister->describe() + " does not advance");
+                if (out.size() > 1'000'000)
+                    fail(Errc::protocol, "the tag listing of " + lister->describe() +
+                                             " holds more than 1000000 tags");
+                cursor = std::move(page.next);
+            } while (cursor);
+            // Registries page in their own order (distribution's follows its storage): sorted,
+            // the same list reads the same everywhere.
+            std::sort(out.begin(), out.end(),
+                      [](const TagInfo& a, const TagInfo& b) { return a.tag < b.tag; });
+            if (options.digests) {
+                Impl::Operation op(impl_->options, impl_->settings_for(repository));
+                co_await op.session.for_each_index(out.size(), [&](std::size_t i) -> Task<void> {
+                    out[i].manifest = co_await target->resolve(out[i].tag);
+                });
+            }
+            co_return out;
+        }(),
+        deadline);
+}
+
+TagResult Client::tag(const Reference& ref, const std::vector<std::string>& tags, bool force,
+                      Deadline deadline) {
+    if (tags.empty())
+        fail(Errc::invalid_argument, "name at least one tag to add");
+    for (auto& t : tags)
+        if (!is_valid_tag(t))
+            fail(Errc::invalid_argument,
+                 "'" + t + "' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})");
+    auto dst = impl_->open(ref, true);
+    return impl_->run(
+        [&]() -> Task<TagResult> {
+            TagResult r;
+            r.manifest = co_await dst->resolve(ref.selector());
+            auto bytes = co_await dst->read_manifest(r.manifest);
+            // Every tag is checked before any is written: a refused release tag leaves the
+            // others as they were.
+            std::vector<std::optional<Descriptor>> existing;
+            for (auto& t : tags) {
+                existing.push_back(co_await artifact::existing_tag(*dst, t));
+                auto& there = existing.back();
+                if (there && there->digest != r.manifest.digest && artifact::is_immutable_tag(t)) {
+                    if (!force)
+                        fail(Errc::conflict,
+                             "tag '" + t + "' is a release version and already names " +
+                                 there->digest.str() + " in " + dst->describe() +
+                                 "; release tags are immutable (--force moves it on purpose)");
+                    r.moved_releases.push_back(t);
+                }
+            }
+            for (std::size_t i = 0; i < tags.size(); ++i) {
+                if (existing[i] && existing[i]->digest == r.manifest.digest) {
+                    r.unchanged.push_back(tags[i]);
+                    continue;
+                }
+                co_await dst->push_manifest(r.manifest, bytes, tags[i]);
+                r.tagged.push_back(tags[i]);
+            }
+            co_return r;
         }(),
         deadline);
 }

@@ -146,6 +146,25 @@ struct MirrorResult {
     std::vector<MirroredTag> tags; // in repository, tag, mirror order
 };
 
+struct TagListOptions {
+    std::string glob;          // only tags matching this ('1.*', 'prod-*'); "": all
+    std::string last;          // only tags after this one (the registry skips the rest)
+    std::size_t page_size = 0; // tags per request; 0: 1000
+    bool digests = false;      // also resolve what each tag names (concurrently)
+};
+
+struct TagInfo {
+    std::string tag;
+    std::optional<Descriptor> manifest; // with TagListOptions::digests
+};
+
+struct TagResult {
+    Descriptor manifest;                     // what the new tags name
+    std::vector<std::string> tagged;         // tags written
+    std::vector<std::string> unchanged;      // tags that already named it
+    std::vector<std::string> moved_releases; // release tags moved on purpose (force)
+};
+
 // Which credentials a registry gets, resolved for real (a helper run, a cloud token fetched).
 struct CredentialInfo {
     std::string registry; // the host the credentials are for
@@ -186,6 +205,17 @@ class Client {
     InspectResult inspect(const Reference& ref, Deadline deadline = {});
     // Copies a manifest and everything it names; tags it with to.tag (or from's tag).
     CopyResult copy(const Reference& from, const Reference& to, Deadline deadline = {});
+
+    // Every tag of a repository (or layout), following the registry's pages to the end,
+    // sorted.
+    std::vector<TagInfo> list_tags(const Reference& repository, const TagListOptions& options = {},
+                                   Deadline deadline = {});
+    // Points more tags at what `ref` names, with no blob traffic: the exact manifest bytes are
+    // PUT under each tag, so the digest is unchanged. Tags are checked against the OCI grammar
+    // before any request. A release tag that names other content is refused (Errc::conflict)
+    // unless `force`, and then reported in moved_releases.
+    TagResult tag(const Reference& ref, const std::vector<std::string>& tags, bool force = false,
+                  Deadline deadline = {});
 
     // Copies every tag (or those matching options.tags) of the repositories under `prefix`
     // ("host/namespace") to each mirror, skipping tags the mirror already names identically.

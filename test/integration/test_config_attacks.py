@@ -25,7 +25,8 @@ import pytest
 
 from floe_testlib import (EXIT_AUTH, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, EXIT_VERIFY,
                           error_lines)
-from hostile_registry import (SECRET_SIG, TERMINAL_ESCAPES, HostileRegistry, RawListener,
+from hostile_registry import (SECRET_SIG, TERMINAL_ESCAPES, HostileRegistry, ListingRegistry,
+                              RawListener,
                               Recorded, basic_header, digest_of)
 
 NO_ENV = {"FLOE_REGISTRY_USERNAME": None, "FLOE_REGISTRY_PASSWORD": None,
@@ -40,51 +41,6 @@ FAST = ("    resilience:\n"
 
 
 # -- a hostile registry that also lists ------------------------------------------------------
-
-class ListingRegistry(HostileRegistry):
-    """HostileRegistry plus GET /v2/_catalog and /v2/REPO/tags/list (from its store, or
-    scripted), and `hook(method, path, query) -> None | (status, body, headers)` answering any
-    GET/HEAD before the usual handling."""
-
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        self.catalog = None    # callable(query dict) -> (body bytes, headers dict)
-        self.tag_list = None   # callable(repo, query dict) -> (body bytes, headers dict)
-        self.hook = None
-
-    def _serve(self, h):
-        split = urllib.parse.urlsplit(h.path)
-        path, query = split.path, urllib.parse.parse_qs(split.query)
-        if h.command in ("GET", "HEAD"):
-            m = re.fullmatch(r"/v2/(.+)/tags/list", path)
-            if path == "/v2/_catalog" or m:
-                step = "catalog" if path == "/v2/_catalog" else "tags"
-                self._record(Recorded(self.origin, h.command, h.path, h.headers.items(), b"",
-                                      step))
-                if step == "catalog":
-                    body, headers = (self.catalog or self._default_catalog)(query)
-                else:
-                    body, headers = (self.tag_list or self._default_tags)(m[1], query)
-                return self._send(h, 200, body, headers, h.command == "HEAD")
-            if self.hook:
-                answer = self.hook(h.command, path, query)
-                if answer is not None:
-                    self._record(Recorded(self.origin, h.command, h.path, h.headers.items(),
-                                          b"", "hooked"))
-                    status, body, headers = answer
-                    return self._send(h, status, body, headers, h.command == "HEAD")
-        return super()._serve(h)
-
-    def _default_catalog(self, query):
-        with self.store.lock:
-            repos = sorted({r for r, _ in self.store.tags})
-        return json.dumps({"repositories": repos}).encode(), {}
-
-    def _default_tags(self, repo, query):
-        with self.store.lock:
-            tags = sorted(t for r, t in self.store.tags if r == repo)
-        return json.dumps({"name": repo, "tags": tags}).encode(), {}
-
 
 @pytest.fixture
 def fakes():
