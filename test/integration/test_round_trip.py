@@ -4,6 +4,7 @@ A seeded property test over random trees (identical contents in several layers, 
 nested directories, names with spaces and non-ASCII letters), the same blob needed by two layers,
 and a file rewritten in place while it is hashed-and-sent (the push must fail, not publish bytes
 that never existed on disk)."""
+import json
 import os
 import random
 import subprocess
@@ -91,19 +92,25 @@ def test_a_file_rewritten_while_pushed_fails_the_push(floe, registry_anon, reque
     # tell that the bytes sent never existed on disk together.
     big = random_file(tmp_path / "src" / "growing.bin", 48 * MiB)
     repo = repo_for(request)
-    cmd = [floe, "--limit-rate", "12M", "artifact", "push", f"{registry_anon.host}/{repo}:dev", str(big)]
+    cmd = [floe, "--limit-rate", "12M", "--progress", "json", "artifact", "push",
+           f"{registry_anon.host}/{repo}:dev", str(big)]
     proc = subprocess.Popen(cmd, env=hermetic_env(tmp_path / "home"), cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def rewrite():
-        time.sleep(1.0)
-        with open(big, "r+b") as f:  # in place: same inode, new bytes in the part already sent
-            f.write(os.urandom(MiB))
-
-    t = threading.Thread(target=rewrite)
-    t.start()
+    # Rewrite once the first MiBs are on their way (not at a fixed time: a slow start, under
+    # a sanitizer or a loaded machine, would rewrite the file before it was read at all).
+    seen = []
+    for raw in proc.stderr:
+        seen.append(raw)
+        if raw.startswith("{"):
+            event = json.loads(raw)
+            if event["event"] == "bytes" and event.get("title") == "growing.bin" \
+                    and event["bytes"] >= 2 * MiB:
+                with open(big, "r+b") as f:  # in place: same inode, new bytes already sent
+                    f.write(os.urandom(MiB))
+                break
     out, err = proc.communicate(timeout=120)
-    t.join()
+    err = "".join(line + "\n" for line in ("".join(seen) + err).splitlines()
+                  if not line.startswith("{"))  # the error line, without the progress events
     line = assert_error(subprocess.CompletedProcess(cmd, proc.returncode, out, err), EXIT_IO,
                         "changed while it was being pushed")
     assert "growing.bin" in line
