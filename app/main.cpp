@@ -18,6 +18,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <unistd.h>
 
@@ -160,8 +161,10 @@ int run_ping(Client& client, const Platform& platform, std::vector<std::string> 
 void add_global_options(CLI::App& cmd, GlobalFlags& g) {
     cmd.add_flag("-v,--verbose", g.verbose,
                  "Log each HTTP request to stderr (credentials redacted)");
-    cmd.add_option("--ca-file", g.ca_file, "Trust the CA certificates in this PEM file too")
-        ->envname("FLOE_CA_FILE")
+    // No CLI11 envname on these two: each command's copy would read the variable again and
+    // overwrite a flag given at another place. apply_environment() reads them once.
+    cmd.add_option("--ca-file", g.ca_file,
+                   "Trust the CA certificates in this PEM file too (default FLOE_CA_FILE)")
         ->check(CLI::ExistingFile);
     cmd.add_flag("--insecure", g.insecure,
                  "Skip TLS certificate verification (never in production)");
@@ -208,14 +211,16 @@ void add_global_options(CLI::App& cmd, GlobalFlags& g) {
     cmd.add_option("--pull-secret", g.pull_secret,
                    "Credentials from a Kubernetes pull secret: a Secret manifest or "
                    ".dockerconfigjson file, or k8s:NAMESPACE/NAME read with the pod's service "
-                   "account")
-        ->envname("FLOE_PULL_SECRET");
+                   "account (default FLOE_PULL_SECRET)");
     cmd.add_flag("--fsync", g.fsync,
                  "Flush each file to disk before it gets its final name (survives power loss)");
     for (auto* option : cmd.get_options())
         if (option->get_group() == "Options" && option->get_name() != "--help")
             option->group("Global options (before or after the command)");
 }
+
+// FLOE_CA_FILE and FLOE_PULL_SECRET stand in for their flags when the flags are not given.
+void apply_environment(const CLI::App& app, GlobalFlags& g);
 
 // Whether an option was given on the command line, wherever it stood.
 bool given(const CLI::App& app, const std::string& name) {
@@ -225,6 +230,18 @@ bool given(const CLI::App& app, const std::string& name) {
         if (given(*sub, name))
             return true;
     return false;
+}
+
+void apply_environment(const CLI::App& app, GlobalFlags& g) {
+    if (const char* ca = std::getenv("FLOE_CA_FILE"); ca && *ca && !given(app, "--ca-file")) {
+        if (!std::filesystem::is_regular_file(ca))
+            fail(Errc::invalid_argument, std::string("FLOE_CA_FILE ") + printable(ca) +
+                                             " is not a file; point it at a PEM file or unset it");
+        g.ca_file = ca;
+    }
+    if (const char* secret = std::getenv("FLOE_PULL_SECRET");
+        secret && *secret && !given(app, "--pull-secret"))
+        g.pull_secret = secret;
 }
 
 const char* reference_help =
@@ -496,6 +513,7 @@ int main(int argc, char** argv) {
         if (const char* v = std::getenv(name))
             remember_secret(v);
     try {
+        apply_environment(app, g);
         auto platform = load_platform(g.config_file, g.env_name);
         auto options = client_options(g);
         // The file's per-host values, with each flag given on the command line laid on top.

@@ -2,6 +2,7 @@
 command and its positionals, means the same in both places, and is listed by each command's
 --help. A bad value is a usage error (exit 2) wherever it stands.
 """
+import base64
 import json
 
 import pytest
@@ -96,3 +97,29 @@ def test_a_bad_value_after_the_command_is_a_usage_error(run_floe, pushed, tmp_pa
     proc = run_floe("artifact", "pull", pushed, "-o", tmp_path / "d", *args, env=NO_ENV)
     assert_error(proc, EXIT_USAGE, args[0])
     assert not (tmp_path / "d").exists()
+
+
+def test_a_flag_beats_its_variable_wherever_the_flag_stands(run_floe, registry_basic, tmp_path):
+    # FLOE_PULL_SECRET names another host's secret; --pull-secret (before or after the command)
+    # names the right one, and wins.
+    reg = registry_basic
+    auth = base64.b64encode(f"{reg.username}:{reg.password}".encode()).decode()
+    good, other = tmp_path / "good.json", tmp_path / "other.json"
+    good.write_text(json.dumps({"auths": {reg.host: {"auth": auth}}}))
+    other.write_text(json.dumps({"auths": {"elsewhere.example:5000": {"auth": auth}}}))
+    env = {**NO_ENV, "FLOE_PULL_SECRET": other, "FLOE_REGISTRY_USERNAME": None,
+           "FLOE_REGISTRY_PASSWORD": None}
+    for args in (["--pull-secret", good, "auth", "which", reg.host, "--json"],
+                 ["auth", "which", reg.host, "--json", "--pull-secret", good]):
+        got = json.loads(ok(run_floe(*args, env=env)).stdout)
+        assert got["source"] == f"pull secret {good}", (args, got)
+    # The variable alone names the other host: nothing for this one.
+    assert json.loads(ok(run_floe("auth", "which", reg.host, "--json", env=env)).stdout)[
+        "kind"] == "anonymous"
+    # A variable naming a missing CA file is an error unless the flag replaces it.
+    ca_env = {**NO_ENV, "FLOE_CA_FILE": tmp_path / "missing.pem"}
+    assert_error(run_floe("config", "show", env=ca_env), EXIT_USAGE, "FLOE_CA_FILE")
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not used\n")
+    proc = run_floe("auth", "which", reg.host, "--ca-file", ca, env=ca_env)
+    assert proc.returncode == 0, proc.stderr
