@@ -339,7 +339,8 @@ PushResult Client::push(const Reference& ref, const PushOptions& options, Deadli
              "push takes a tag, not a digest: the digest is computed from the content");
     std::string tag = ref.tag.empty() ? "latest" : ref.tag;
     std::vector<std::string> tags{tag};
-    for (auto& t : options.tags) {
+    for (auto& given : options.tags) {
+        auto t = legal_tag(given);
         if (!is_valid_tag(t))
             fail(Errc::invalid_argument,
                  "--tag '" + t + "' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})");
@@ -511,10 +512,13 @@ std::vector<TagInfo> Client::list_tags(const Reference& repository, const TagLis
         deadline);
 }
 
-TagResult Client::tag(const Reference& ref, const std::vector<std::string>& tags, bool force,
+TagResult Client::tag(const Reference& ref, const std::vector<std::string>& given, bool force,
                       Deadline deadline) {
-    if (tags.empty())
+    if (given.empty())
         fail(Errc::invalid_argument, "name at least one tag to add");
+    std::vector<std::string> tags;
+    for (auto& g : given)
+        tags.push_back(legal_tag(g));
     for (auto& t : tags)
         if (!is_valid_tag(t))
             fail(Errc::invalid_argument,

@@ -102,3 +102,20 @@ def test_a_malformed_tag_is_refused_before_any_request(run_floe, registry_anon, 
                     data, "--tag", "bad tag!", env=NO_ENV)
     assert_error(proc, EXIT_USAGE, "--tag", "bad tag!")
     assert requests(proc) == []
+
+
+def test_semver_build_metadata_becomes_a_legal_release_tag(run_floe, registry_anon, request,
+                                                           tmp_path):
+    base = f"{registry_anon.host}/{repo_for(request)}"
+    data, other = tmp_path / "a.csv", tmp_path / "b.csv"
+    data.write_text("a\n")
+    other.write_text("b\n")
+    result = out_json(ok(run_floe("artifact", "push", f"{base}:1.2.3+build.5", data,
+                                  "--tag", "1.2.3+build.6", "--json", env=NO_ENV)))
+    assert result["tags"] == ["1.2.3_build.5", "1.2.3_build.6"], result
+    assert ok(run_floe("artifact", "tags", base, env=NO_ENV)).stdout.split() == [
+        "1.2.3_build.5", "1.2.3_build.6"]
+    # Still a release: other content under it is refused.
+    proc = run_floe("artifact", "push", f"{base}:1.2.3+build.5", other, env=NO_ENV)
+    assert proc.returncode == EXIT_CONFLICT, proc.stderr
+    assert_error(run_floe("artifact", "push", f"{base}:dev+x", data, env=NO_ENV), EXIT_USAGE, "'+'")

@@ -79,13 +79,15 @@ TEST_CASE("safe_join refuses paths through a symlink") {
 }
 
 TEST_CASE("tag policy: releases are immutable, environments move") {
-    for (auto t : {"1.2.3", "v1.2.3", "0.0.1", "1.2.3-rc.1", "10.20.30-alpha-2"}) {
+    for (auto t : {"1.2.3", "v1.2.3", "0.0.1", "1.2.3-rc.1", "10.20.30-alpha-2", "1.2.3_build.5",
+                   "1.2.3-rc.1_sha.abc"}) { // "_": build metadata
         CAPTURE(t);
         CHECK(is_semver_tag(t));
         CHECK(is_immutable_tag(t));
     }
     for (auto t : {"latest", "dev", "staging", "prod", "1.2.3-prod", "v1.2.3-staging", "main",
-                   "1.2", "01.2.3", "1.2.3.4", "1.2.3-", "1.2.3-rc..1", "sha-abc"}) {
+                   "1.2", "01.2.3", "1.2.3.4", "1.2.3-", "1.2.3-rc..1", "sha-abc", "1.2.3_",
+                   "1.2.3_a..b", "x_1.2.3"}) {
         CAPTURE(t);
         CHECK_FALSE(is_immutable_tag(t));
     }

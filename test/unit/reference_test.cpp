@@ -104,3 +104,14 @@ TEST_CASE("tag and repository grammar") {
     CHECK_FALSE(is_valid_repository("a/"));
     CHECK_FALSE(is_valid_repository("a.-b"));
 }
+
+TEST_CASE("semver build metadata becomes a legal tag") {
+    CHECK(legal_tag("1.2.3+build.5") == "1.2.3_build.5");
+    CHECK(legal_tag("v1.2.3-rc.1+sha.abc-1") == "v1.2.3-rc.1_sha.abc-1");
+    CHECK(Reference::parse("r.example.com/app:1.2.3+build.5").tag == "1.2.3_build.5");
+    // Anything else is left as it was (and the grammar then refuses it).
+    for (auto t : {"dev", "1.2+x", "1..3+x", "a.b.c+x", "1.2.3+", "1.2.3+a+b", "1.2.3+.x",
+                   "1.2.3+x.", "1.2.3+x_y", "+x", "1.2.3"})
+        CHECK(legal_tag(t) == t);
+    CHECK_THROWS_AS(Reference::parse("r.example.com/app:dev+x"), Error);
+}

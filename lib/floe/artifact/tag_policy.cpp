@@ -18,8 +18,7 @@ bool numeric_identifier(std::string_view s) {
     return true;
 }
 
-// Tags cannot hold '+', so build metadata never appears; pre-release is dot-separated
-// [0-9A-Za-z-] identifiers.
+// Pre-release (and build metadata) are dot-separated [0-9A-Za-z-] identifiers.
 bool valid_prerelease(std::string_view s) {
     if (s.empty())
         return false;
@@ -54,6 +53,12 @@ std::string_view environment_suffix(std::string_view tag) {
 bool is_semver_tag(std::string_view tag) {
     if (tag.starts_with('v'))
         tag.remove_prefix(1);
+    // Build metadata, written "_build" in a tag (core/reference.hpp, legal_tag).
+    if (auto underscore = tag.find('_'); underscore != std::string_view::npos) {
+        if (!valid_prerelease(tag.substr(underscore + 1)))
+            return false;
+        tag = tag.substr(0, underscore);
+    }
     auto dash = tag.find('-');
     auto core = tag.substr(0, dash);
     for (int part = 0; part < 3; ++part) {

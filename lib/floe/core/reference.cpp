@@ -124,7 +124,8 @@ void split_selector(std::string_view text, std::string_view& rest, Reference& re
     auto slash = rest.rfind('/');
     auto colon = rest.rfind(':');
     if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
-        auto t = rest.substr(colon + 1);
+        auto mapped = legal_tag(rest.substr(colon + 1));
+        std::string_view t = mapped;
         if (!is_valid_tag(t))
             bad(text, "'" + std::string(t) +
                           "' is not a valid tag (letters, digits, '_', '.', '-'; at most 128; "
@@ -135,6 +136,34 @@ void split_selector(std::string_view text, std::string_view& rest, Reference& re
 }
 
 } // namespace
+
+std::string legal_tag(std::string_view tag) {
+    auto plus = tag.find('+');
+    if (plus == std::string_view::npos || tag.find('+', plus + 1) != std::string_view::npos)
+        return std::string(tag);
+    // Before the '+': [v]MAJOR.MINOR.PATCH[-pre-release]; after it: dot-separated [0-9A-Za-z-].
+    auto version = tag.substr(0, plus), build = tag.substr(plus + 1);
+    if (version.starts_with('v'))
+        version.remove_prefix(1);
+    auto core = version.substr(0, version.find('-'));
+    int dots = 0;
+    for (char c : core) {
+        if (c == '.')
+            ++dots;
+        else if (c < '0' || c > '9')
+            return std::string(tag);
+    }
+    bool build_ok = !build.empty() && build.front() != '.' && build.back() != '.';
+    for (char c : build)
+        build_ok =
+            build_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-');
+    if (dots != 2 || core.front() == '.' || core.back() == '.' ||
+        core.find("..") != std::string_view::npos || !build_ok)
+        return std::string(tag);
+    std::string out(tag);
+    out[plus] = '_';
+    return out;
+}
 
 bool is_valid_tag(std::string_view tag) noexcept {
     if (tag.empty() || tag.size() > 128)

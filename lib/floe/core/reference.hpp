@@ -34,6 +34,10 @@ struct Reference {
 
 // Tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.
 bool is_valid_tag(std::string_view tag) noexcept;
+// A tag as given, with semver build metadata made legal: tags cannot hold '+', so
+// "1.2.3+build.5" becomes "1.2.3_build.5" (Helm's convention for OCI charts); anything else
+// comes back unchanged (and may still be invalid).
+std::string legal_tag(std::string_view tag);
 // Lowercase path components: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* joined by '/'.
 bool is_valid_repository(std::string_view name) noexcept;
 
