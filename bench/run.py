@@ -246,7 +246,12 @@ def print_table(rows):
             if r is None:
                 return "-"
             return f"{r[0]:.2f} s ({mibs(nbytes, r[0]):.0f} MiB/s)" if nbytes else f"{r[0] * 1000:.0f} ms"
-        ratio_c = f"{mibs(nbytes, f[0]) / mibs(nbytes, c[0]):.2f}x throughput" if c else "-"
+        if not c:
+            ratio_c = "-"
+        elif nbytes:
+            ratio_c = f"{mibs(nbytes, f[0]) / mibs(nbytes, c[0]):.2f}x throughput"
+        else:  # no bytes to move: the ratio of times (the limit's time is the floor)
+            ratio_c = f"{f[0] / c[0]:.2f}x curl's time"
         ratio_s = (f"{s[0] / f[0]:.1f}x faster ({f[0] / s[0]:.2f} of skopeo's time)" if s else "-")
         extra = ""
         if name.startswith("re-push"):
