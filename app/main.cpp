@@ -382,6 +382,23 @@ int main(int argc, char** argv) {
                     "  floe artifact tag registry.example.com/data/sales@sha256:<hex> 1.4.0\n"
                     "Release tags are immutable: moving one needs --force.");
 
+    // referrers
+    struct ReferrersFlags {
+        std::string ref, artifact_type;
+        bool json = false;
+    } referrers_flags;
+    auto* referrers_cmd = artifact->add_subcommand(
+        "referrers", "List the artifacts attached to one (signatures, SBOMs, reports)");
+    referrers_cmd->add_option("REF", referrers_flags.ref, "The subject (by tag or digest)")
+        ->required();
+    referrers_cmd->add_option("--artifact-type", referrers_flags.artifact_type,
+                              "Only referrers of this artifact type");
+    referrers_cmd->add_flag("--json", referrers_flags.json, "Print as JSON");
+    referrers_cmd->footer(
+        "\nUses the registry's referrers API, else the referrers tag schema (sha256-<hex>) of "
+        "registries without it.\nExample:\n"
+        "  floe artifact referrers registry.example.com/data/sales:1.4.0 --json");
+
     // mirror
     struct MirrorFlags {
         std::string tags, from;
@@ -557,6 +574,11 @@ int main(int argc, char** argv) {
                              tags_flags.digests};
             auto list = client.list_tags(repo, o);
             fmt::print("{}", tags_flags.json ? tags_json(list) : scrub_lines(tags_text(list)));
+        } else if (*referrers_cmd) {
+            auto ref = Reference::parse(referrers_flags.ref);
+            auto r = client.referrers(ref, referrers_flags.artifact_type);
+            fmt::print("{}", referrers_flags.json ? redact_secrets(referrers_json(r))
+                                                  : scrub_lines(referrers_text(r)));
         } else if (*tag_cmd) {
             auto ref = Reference::parse(tag_flags.ref);
             auto r = client.tag(ref, tag_flags.tags, tag_flags.force);

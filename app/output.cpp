@@ -252,6 +252,26 @@ std::string tag_json(const TagResult& r) {
     return w.take() + "\n";
 }
 
+std::string referrers_text(const ReferrersResult& r) {
+    std::string out;
+    for (auto& d : r.referrers)
+        out += fmt::format("{}  {}  {}\n", d.digest.str(),
+                           d.artifact_type.empty() ? "-" : d.artifact_type, human_size(d.size));
+    return out;
+}
+
+std::string referrers_json(const ReferrersResult& r) {
+    json::Writer w;
+    w.begin_object();
+    w.key("subject").value(r.subject.digest.str());
+    w.key("referrers").begin_array();
+    for (auto& d : r.referrers)
+        write_descriptor(w, d);
+    w.end_array();
+    w.end_object();
+    return w.take() + "\n";
+}
+
 std::string mirror_text(const MirrorResult& r) {
     std::string out;
     for (auto& t : r.tags) {

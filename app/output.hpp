@@ -25,6 +25,9 @@ std::string credential_json(const CredentialInfo& info);
 std::string tags_text(const std::vector<TagInfo>& tags);
 std::string tags_json(const std::vector<TagInfo>& tags);
 std::string tag_json(const TagResult& r);
+// One line per referrer: digest, artifact type, size; JSON: the subject and the descriptors.
+std::string referrers_text(const ReferrersResult& r);
+std::string referrers_json(const ReferrersResult& r);
 // One line per tag and mirror: copied, unchanged or failed (the reasons go to stderr).
 std::string mirror_text(const MirrorResult& r);
 std::string mirror_json(const MirrorResult& r);

@@ -557,6 +557,23 @@ TagResult Client::tag(const Reference& ref, const std::vector<std::string>& give
         deadline);
 }
 
+ReferrersResult Client::referrers(const Reference& ref, std::string_view artifact_type,
+                                  Deadline deadline) {
+    auto target = impl_->open(ref, false);
+    auto* lister = dynamic_cast<ReferrerLister*>(target.get());
+    if (!lister)
+        fail(Errc::unsupported,
+             "listing referrers needs a registry; " + target->describe() + " is a local layout");
+    return impl_->run(
+        [&]() -> Task<ReferrersResult> {
+            ReferrersResult r;
+            r.subject = co_await target->resolve(ref.selector());
+            r.referrers = co_await lister->referrers(r.subject, artifact_type);
+            co_return r;
+        }(),
+        deadline);
+}
+
 MirrorResult Client::mirror(const Reference& prefix, const MirrorOptions& options,
                             Deadline deadline) {
     if (prefix.is_layout() || !prefix.tag.empty() || prefix.digest)

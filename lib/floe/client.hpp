@@ -165,6 +165,11 @@ struct TagResult {
     std::vector<std::string> moved_releases; // release tags moved on purpose (force)
 };
 
+struct ReferrersResult {
+    Descriptor subject;                // what the reference resolved to
+    std::vector<Descriptor> referrers; // artifacts whose `subject` names it
+};
+
 // Which credentials a registry gets, resolved for real (a helper run, a cloud token fetched).
 struct CredentialInfo {
     std::string registry; // the host the credentials are for
@@ -216,6 +221,12 @@ class Client {
     // unless `force`, and then reported in moved_releases.
     TagResult tag(const Reference& ref, const std::vector<std::string>& tags, bool force = false,
                   Deadline deadline = {});
+
+    // The artifacts attached to what `ref` names (signatures, SBOMs, reports): the registry's
+    // referrers API, following its pages, else the referrers tag schema (sha256-<hex>) the
+    // distribution spec gives registries without it. `artifact_type` filters ("" for all).
+    ReferrersResult referrers(const Reference& ref, std::string_view artifact_type = {},
+                              Deadline deadline = {});
 
     // Copies every tag (or those matching options.tags) of the repositories under `prefix`
     // ("host/namespace") to each mirror, skipping tags the mirror already names identically.
