@@ -242,3 +242,13 @@ def layout_tags(root):
 def layout_blob(root, digest):
     with open(os.path.join(root, "blobs", *digest.split(":", 1)), "rb") as f:
         return f.read()
+
+
+def requests_in_log(proc):
+    """(method, path) of every request in a -v log."""
+    out = []
+    for line in proc.stderr.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[0] == "floe:" and parts[3] == "->" and "://" in parts[2]:
+            out.append((parts[1], parts[2].split("/", 3)[3]))
+    return out

@@ -5,19 +5,10 @@ digest; a release tag naming other content fails the push before anything is sen
 """
 import time
 
-from floe_testlib import EXIT_CONFLICT, EXIT_USAGE, assert_error, ok, out_json, repo_for
+from floe_testlib import (EXIT_CONFLICT, EXIT_USAGE, assert_error, ok, out_json, repo_for,
+                          requests_in_log)
 
 NO_ENV = {"FLOE_MANIFEST": None, "FLOE_ENVIRONMENT": None}
-
-
-def requests(proc):
-    """(method, path) of every request in a -v log."""
-    out = []
-    for line in proc.stderr.splitlines():
-        parts = line.split()
-        if len(parts) >= 4 and parts[0] == "floe:" and parts[3] == "->" and "://" in parts[2]:
-            out.append((parts[1], parts[2].split("/", 3)[3]))
-    return out
 
 
 def digest_of_tag(run_floe, ref):
@@ -49,7 +40,7 @@ def test_re_pushing_unchanged_content_to_a_mutable_tag_sends_nothing(run_floe, r
     result = out_json(again)
     assert result["digest"] == first and result["unchanged"] is True, result
     assert "already holds this content; nothing was sent" in again.stderr
-    sent = requests(again)
+    sent = requests_in_log(again)
     assert [m for m, _ in sent if m not in ("GET", "HEAD")] == [], sent
     assert not [p for _, p in sent if "/blobs/" in p], sent  # not one blob checked
     assert len([p for _, p in sent if "/manifests/" in p]) <= 2, sent
@@ -70,7 +61,7 @@ def test_a_new_tag_on_unchanged_content_reuses_the_manifest(run_floe, registry_a
     proc = ok(run_floe("-v", "artifact", "push", f"{base}:dev", data, "--tag", "staging",
                        env=NO_ENV))
     assert proc.stdout.strip() == first
-    sent = requests(proc)
+    sent = requests_in_log(proc)
     assert not [p for _, p in sent if "/blobs/" in p], sent
     assert [p for m, p in sent if m == "PUT"] == [p for _, p in sent
                                                   if p.endswith("/manifests/staging")
@@ -89,7 +80,7 @@ def test_a_release_tag_with_other_content_fails_before_anything_is_sent(run_floe
     assert proc.returncode == EXIT_CONFLICT, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert "2.0.0" in last and "release" in last, last
-    assert [m for m, _ in requests(proc) if m not in ("GET", "HEAD")] == [], proc.stderr
+    assert [m for m, _ in requests_in_log(proc) if m not in ("GET", "HEAD")] == [], proc.stderr
     # dev was not created either: the push stopped before its first byte.
     assert run_floe("artifact", "inspect", f"{base}:dev", env=NO_ENV).returncode == 3
 
@@ -101,7 +92,7 @@ def test_a_malformed_tag_is_refused_before_any_request(run_floe, registry_anon, 
     proc = run_floe("-v", "artifact", "push", f"{registry_anon.host}/{repo_for(request)}:dev",
                     data, "--tag", "bad tag!", env=NO_ENV)
     assert_error(proc, EXIT_USAGE, "--tag", "bad tag!")
-    assert requests(proc) == []
+    assert requests_in_log(proc) == []
 
 
 def test_semver_build_metadata_becomes_a_legal_release_tag(run_floe, registry_anon, request,

@@ -6,19 +6,11 @@ import json
 
 import pytest
 
-from floe_testlib import EXIT_CONFLICT, EXIT_NOT_FOUND, EXIT_USAGE, assert_error, ok, repo_for
+from floe_testlib import (EXIT_CONFLICT, EXIT_NOT_FOUND, EXIT_USAGE, assert_error, ok, repo_for,
+                          requests_in_log)
 from hostile_registry import ListingRegistry
 
 NO_ENV = {"FLOE_MANIFEST": None, "FLOE_ENVIRONMENT": None}
-
-
-def requests(proc):
-    out = []
-    for line in proc.stderr.splitlines():
-        parts = line.split()
-        if len(parts) >= 4 and parts[0] == "floe:" and parts[3] == "->" and "://" in parts[2]:
-            out.append((parts[1], parts[2].split("/", 3)[3]))
-    return out
 
 
 @pytest.fixture
@@ -35,7 +27,7 @@ def test_tag_adds_tags_without_blob_traffic_and_lists_them_through_pages(run_flo
     names = [f"t{i:03d}" for i in range(250)]
     proc = ok(run_floe("-v", "artifact", "tag", f"{base}:1.0.0", *names, env=NO_ENV))
     assert proc.stdout.strip() == digest
-    sent = requests(proc)
+    sent = requests_in_log(proc)
     assert not [p for _, p in sent if "/blobs/" in p], sent
     assert sorted(p for m, p in sent if m == "PUT") == sorted(
         f"v2/{base.split('/', 1)[1]}/manifests/{n}" for n in names)
@@ -78,7 +70,7 @@ def test_a_malformed_tag_is_refused_before_any_request(run_floe, artifact, bad):
     base, _ = artifact
     proc = run_floe("-v", "artifact", "tag", f"{base}:1.0.0", "ok", bad, env=NO_ENV)
     assert proc.returncode == EXIT_USAGE, proc.stderr
-    assert requests(proc) == [], proc.stderr
+    assert requests_in_log(proc) == [], proc.stderr
 
 
 def test_unknown_source_and_unknown_repository(run_floe, artifact, registry_anon):

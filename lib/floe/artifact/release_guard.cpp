@@ -29,13 +29,7 @@ Task<std::optional<Descriptor>> existing_tag(Resolver& dst, const std::string& t
 Task<std::optional<Descriptor>> existing_release(Resolver& dst, const std::string& tag) {
     if (!is_immutable_tag(tag))
         co_return std::nullopt;
-    try {
-        co_return co_await dst.resolve(tag);
-    } catch (const Error& e) {
-        if (e.errc() != Errc::not_found)
-            throw;
-    }
-    co_return std::nullopt;
+    co_return co_await existing_tag(dst, tag);
 }
 
 Task<std::optional<Descriptor>> release_already_pushed(Target& dst, const std::string& tag,
